@@ -1,0 +1,61 @@
+// Runs the ONNX Runtime session on its own thread: onnxruntime-node's run() blocks the
+// thread it runs on for the whole inference, and the main thread must keep decoding,
+// zipping and reporting progress meanwhile.
+import { parentPort, workerData } from "node:worker_threads";
+import * as ort from "onnxruntime-node";
+import type { InferenceReply, InferenceRequest, InferenceWorkerData } from "./inferenceProtocol.ts";
+
+const { modelPath, provider } = workerData as InferenceWorkerData;
+const port = parentPort!;
+
+async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; note?: string }> {
+  if (provider === "cpu") {
+    return { session: await ort.InferenceSession.create(modelPath, { executionProviders: ["cpu"] }), provider: "cpu" };
+  }
+  try {
+    return { session: await ort.InferenceSession.create(modelPath, { executionProviders: ["cuda"] }), provider: "cuda" };
+  } catch (error) {
+    if (provider === "cuda") throw error;
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const session = await ort.InferenceSession.create(modelPath, { executionProviders: ["cpu"] });
+    return { session, provider: "cpu", note: `CUDA is not available (${reason}); running on the CPU` };
+  }
+}
+
+function shapeOf(metadata: ort.InferenceSession.ValueMetadata | undefined): (number | string)[] {
+  return metadata?.isTensor ? [...metadata.shape] : [];
+}
+
+function reply(message: InferenceReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+try {
+  const { session, provider: used, note } = await createSession();
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  reply({
+    type: "ready",
+    provider: used,
+    ...(note ? { note } : {}),
+    inputShape: shapeOf(session.inputMetadata[0]),
+    outputShape: shapeOf(session.outputMetadata[0]),
+  });
+
+  port.on("message", (request: InferenceRequest) => {
+    void (async () => {
+      try {
+        const input = new ort.Tensor("float32", request.data, request.dims);
+        const outputs = await session.run({ [inputName]: input });
+        const output = outputs[outputName]!;
+        // Copy into a buffer this thread owns, so it can be handed over without another copy.
+        const data = new Float32Array(output.data as Float32Array);
+        reply({ type: "result", id: request.id, data, dims: [...output.dims] }, [data.buffer]);
+      } catch (error) {
+        reply({ type: "failed", id: request.id, message: error instanceof Error ? error.message : String(error) });
+      }
+    })();
+  });
+} catch (error) {
+  reply({ type: "error", message: error instanceof Error ? error.message : String(error) });
+}

@@ -1,0 +1,100 @@
+// Decode one image and letterbox it for the network, as MegaDetector's "classic" PyTorch
+// path does: EXIF orientation applied, RGB, YOLOv5 letterbox with grey 114 padding.
+import sharp, { type Metadata } from "sharp";
+import { LETTERBOX_PAD_VALUE } from "./constants.ts";
+import { letterboxGeometry, type InputSpec, type LetterboxGeometry } from "./letterbox.ts";
+
+/** Refuse images above this many pixels (a 200-MP panorama is not a camera-trap frame; decoding it would need GBs). */
+export const MAX_INPUT_PIXELS = 120_000_000;
+
+export interface PreprocessedImage {
+  /** Letterboxed RGB pixels, interleaved (HWC), geometry.inputHeight x geometry.inputWidth x 3. */
+  pixels: Buffer;
+  geometry: LetterboxGeometry;
+  /** Format by content, as the decoder saw it ("jpeg", "png"...). */
+  format: string;
+  warnings: string[];
+}
+
+/** An image the decoder cannot use, with a reason a person can act on. */
+export class UnreadableImageError extends Error {
+  override name = "UnreadableImageError";
+}
+
+const JPEG_END_OF_IMAGE = [0xff, 0xd9];
+
+/** A JPEG whose data stops before its end marker: an SD card write cut short. */
+function isTruncatedJpeg(bytes: Buffer): boolean {
+  let end = bytes.length;
+  // Some cameras pad files after the end marker with zeros or 0xFF.
+  while (end > 2 && (bytes[end - 1] === 0x00 || (bytes[end - 1] === 0xff && bytes[end - 2] === 0xff))) end--;
+  return !(bytes[end - 2] === JPEG_END_OF_IMAGE[0] && bytes[end - 1] === JPEG_END_OF_IMAGE[1]);
+}
+
+/**
+ * Decode, orient, resize and pad. The decoder shrinks JPEGs on load (DCT scaling) when the
+ * target is much smaller, which saves most of the decode time without changing the geometry.
+ */
+export async function preprocessForDetector(bytes: Buffer, spec: InputSpec): Promise<PreprocessedImage> {
+  const open = () => sharp(bytes, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true });
+  let meta: Metadata;
+  try {
+    // Header only, so no pixel limit yet: the check below says how big the image is.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw new UnreadableImageError(`not a readable image (${describe(error)})`);
+  }
+  const displayed = meta.autoOrient;
+  if (!displayed?.width || !displayed.height) throw new UnreadableImageError("image has no pixel size");
+  if (displayed.width * displayed.height > MAX_INPUT_PIXELS) {
+    throw new UnreadableImageError(
+      `image is ${displayed.width}x${displayed.height} pixels, over the ${MAX_INPUT_PIXELS / 1e6}-megapixel limit`,
+    );
+  }
+  const geometry = letterboxGeometry(displayed.width, displayed.height, spec);
+  const warnings: string[] = [];
+  if (meta.format === "jpeg" && isTruncatedJpeg(bytes)) {
+    warnings.push("truncated JPEG: the file ends early; the part that decodes was processed");
+  }
+  try {
+    const { data, info } = await open()
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace("srgb")
+      .resize(geometry.resizedWidth, geometry.resizedHeight, { fit: "fill", kernel: "linear" })
+      .extend({
+        top: geometry.padTop,
+        bottom: geometry.padBottom,
+        left: geometry.padLeft,
+        right: geometry.padRight,
+        background: { r: LETTERBOX_PAD_VALUE, g: LETTERBOX_PAD_VALUE, b: LETTERBOX_PAD_VALUE },
+      })
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== geometry.inputWidth || info.height !== geometry.inputHeight) {
+      throw new Error(`decoder returned ${info.width}x${info.height}x${info.channels}`);
+    }
+    return { pixels: data, geometry, format: meta.format ?? "unknown", warnings };
+  } catch (error) {
+    throw new UnreadableImageError(`image data could not be decoded (${describe(error)})`);
+  }
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0]!.trim();
+}
+
+/**
+ * Copy interleaved RGB bytes into planar float32 (CHW, /255, no mean or std), the layout and
+ * scale YOLO models take, at `offset` inside a batch tensor.
+ */
+export function writePlanarTensor(pixels: Uint8Array, width: number, height: number, target: Float32Array, offset: number): void {
+  const plane = width * height;
+  const scale = 1 / 255;
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    target[offset + i] = pixels[p]! * scale;
+    target[offset + plane + i] = pixels[p + 1]! * scale;
+    target[offset + 2 * plane + i] = pixels[p + 2]! * scale;
+  }
+}
