@@ -1,0 +1,43 @@
+// Caps that keep one upload from exhausting memory or disk: zip bombs, huge files, huge zips.
+// Overridable per call (tests use small ones); the defaults are generous for camera-trap photos.
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export interface InputLimits {
+  /** Largest single image, on disk or unpacked from a zip (a camera-trap JPEG is 1–20 MiB). */
+  maxImageBytes: number;
+  /** Highest unpacked:packed ratio for a zip entry larger than ratioCheckAboveBytes (photos barely compress). */
+  maxCompressionRatio: number;
+  /** Entries below this size skip the ratio check: tiny files can compress very well and harm nothing. */
+  ratioCheckAboveBytes: number;
+  /** Most bytes one zip may unpack to, summed over the entries that would be read. */
+  maxZipUnpackedBytes: number;
+  /** Most entries one zip may hold (a full 512 GB SD card of photos is well under this). */
+  maxZipEntries: number;
+}
+
+export const DEFAULT_INPUT_LIMITS: Readonly<InputLimits> = {
+  maxImageBytes: 200 * MiB,
+  maxCompressionRatio: 200,
+  ratioCheckAboveBytes: 1 * MiB,
+  maxZipUnpackedBytes: 20 * GiB,
+  maxZipEntries: 200_000,
+};
+
+export function resolveInputLimits(overrides: Partial<InputLimits> = {}): InputLimits {
+  return { ...DEFAULT_INPUT_LIMITS, ...overrides };
+}
+
+/** "1.5 GiB", "200 MiB", "12 KiB", "87 bytes": sizes as a person reads them. */
+export function formatBytes(bytes: number): string {
+  const units = [
+    ["GiB", GiB],
+    ["MiB", MiB],
+    ["KiB", 1024],
+  ] as const;
+  for (const [unit, size] of units) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
+  }
+  return bytes === 1 ? "1 byte" : `${bytes} bytes`;
+}
