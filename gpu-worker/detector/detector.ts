@@ -41,7 +41,7 @@ export class Detector {
     this.maxBatch = maxBatch;
     this.layout = info.layout;
     worker.on("message", (reply: InferenceReply) => this.settle(reply));
-    worker.on("error", (error) => this.failAll(error));
+    worker.on("error", (error: Error) => this.failAll(error));
     worker.on("exit", (code) => this.failAll(new Error(`inference thread stopped (exit code ${code})`)));
   }
 

@@ -1,6 +1,9 @@
 // Runs the ONNX Runtime session on its own thread: onnxruntime-node's run() blocks the
 // thread it runs on for the whole inference, and the main thread must keep decoding,
 // zipping and reporting progress meanwhile.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { InferenceReply, InferenceRequest, InferenceWorkerData } from "./inferenceProtocol.ts";
@@ -8,9 +11,23 @@ import type { InferenceReply, InferenceRequest, InferenceWorkerData } from "./in
 const { modelPath, provider } = workerData as InferenceWorkerData;
 const port = parentPort!;
 
+/**
+ * onnxruntime-node ships the CUDA provider as a separate download (skipped by this project's
+ * .npmrc on machines without a GPU). Look for it before asking for it, so a CPU machine gets
+ * a plain note instead of ONNX Runtime's load error.
+ */
+function cudaProviderInstalled(): boolean {
+  const packageDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  return existsSync(join(packageDir, "bin", "napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
+}
+
 async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; note?: string }> {
   if (provider === "cpu") {
     return { session: await ort.InferenceSession.create(modelPath, { executionProviders: ["cpu"] }), provider: "cpu" };
+  }
+  if (provider === "auto" && !cudaProviderInstalled()) {
+    const session = await ort.InferenceSession.create(modelPath, { executionProviders: ["cpu"] });
+    return { session, provider: "cpu", note: "ONNX Runtime's CUDA provider is not installed; running on the CPU" };
   }
   try {
     return { session: await ort.InferenceSession.create(modelPath, { executionProviders: ["cuda"] }), provider: "cuda" };

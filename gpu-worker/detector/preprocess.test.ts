@@ -41,8 +41,8 @@ test("EXIF orientation 6 is applied: a landscape file displays as portrait", asy
   // the red strip on the stored left edge is on the displayed top after a 90° clockwise turn
   const top = pixelAt(pixels, geometry.inputWidth, geometry.padLeft + 16, 1);
   const bottom = pixelAt(pixels, geometry.inputWidth, geometry.padLeft + 16, 60);
-  assert.ok(top[0]! > 200 && top[1]! < 60, `top is red: ${top}`);
-  assert.ok(bottom[0]! < 80, `bottom is grey: ${bottom}`);
+  assert.ok(top[0]! > 200 && top[1]! < 60, `top is red: ${top.join()}`);
+  assert.ok(bottom[0]! < 80, `bottom is grey: ${bottom.join()}`);
 });
 
 test("greyscale night frames become three equal channels", async () => {

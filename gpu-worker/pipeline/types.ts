@@ -64,6 +64,11 @@ export type InputItem = { kind: "image"; source: ImageSource } | ({ kind: "rejec
 export interface ImageResult {
   path: string;
   status: "ok" | "failed";
+  /**
+   * Set when the input was never an image to process (unsafe zip entry, not an image file):
+   * listed in the workbook with its reason, left out of detections.json.
+   */
+  rejected?: boolean;
   /** Why the image failed, readable by a person. */
   error?: string;
   /** Problems that did not stop processing (a truncated JPEG decoded as far as it goes). */

@@ -1,0 +1,168 @@
+// npm run bench [-- <folder>] [--images 100,2000] [--batch 4]
+//
+// Runs the whole pipeline (decode + letterbox, metadata, inference with a tiny model, render,
+// zip, reports) and prints images/s, time per stage and peak RSS beside a floor measured in
+// the same process: decoding each image once at full size. Each image count runs in its own
+// child process so peak memory can be compared between them.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { Writable } from "node:stream";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { Detector } from "../gpu-worker/detector/detector.ts";
+import { collectInputs } from "../gpu-worker/inputs/collectInputs.ts";
+import { runPipeline } from "../gpu-worker/pipeline/runPipeline.ts";
+import type { InputItem } from "../gpu-worker/pipeline/types.ts";
+import { writeTinyDetector } from "../test/helpers/tinyModels.ts";
+
+const OUTPUT_DIR = join(import.meta.dirname, "output");
+const FRAME_WIDTH = 4000;
+const FRAME_HEIGHT = 3000;
+const DISTINCT_FRAMES = 12;
+
+/** 12-MP frames like a camera's: noisy texture (so JPEG sizes are realistic), a third with a red "animal". */
+async function generateFrames(dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const paths: string[] = [];
+  for (let i = 0; i < DISTINCT_FRAMES; i++) {
+    const path = join(dir, `frame_${String(i).padStart(2, "0")}.jpg`);
+    paths.push(path);
+    if (existsSync(path)) continue;
+    const noise = await sharp({
+      create: { width: FRAME_WIDTH / 8, height: FRAME_HEIGHT / 8, channels: 3, background: "#000", noise: { type: "gaussian", mean: 110, sigma: 40 } },
+    })
+      .resize(FRAME_WIDTH, FRAME_HEIGHT, { kernel: "cubic" })
+      .png()
+      .toBuffer();
+    const animal =
+      i % 3 === 0
+        ? [{ input: await sharp({ create: { width: 600, height: 400, channels: 3, background: { r: 250, g: 20, b: 200 } } }).png().toBuffer(), left: 300 + i * 100, top: 1200 }]
+        : [];
+    await sharp(noise).composite(animal).jpeg({ quality: 90 }).toFile(path);
+  }
+  return paths;
+}
+
+/** `count` inputs cycling over the files, each under its own path, read from disk on demand. */
+function repeatedInputs(files: string[], root: string, count: number): InputItem[] {
+  return Array.from({ length: count }, (_, i) => {
+    const file = files[i % files.length]!;
+    const path = `card_${Math.floor(i / files.length)}/${relative(root, file)}`;
+    return { kind: "image", source: { path, size: 0, read: () => readFile(file) } } satisfies InputItem;
+  });
+}
+
+async function listImages(folder: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const item of collectInputs([folder])) if (item.kind === "image") files.push(item.source.path);
+  return files;
+}
+
+async function decodeFloorMs(files: string[], count: number): Promise<number> {
+  const start = performance.now();
+  const parallel = Math.max(2, cpus().length);
+  for (let i = 0; i < count; i += parallel) {
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, count - i) }, async (_, k) => {
+        const bytes = await readFile(files[(i + k) % files.length]!);
+        await sharp(bytes, { failOn: "none" }).raw().toBuffer();
+      }),
+    );
+  }
+  return performance.now() - start;
+}
+
+/** Child mode: one measurement, printed as JSON on stdout. */
+async function measure(folder: string | undefined, count: number, batch: number): Promise<void> {
+  const root = folder ? resolve(folder) : join(OUTPUT_DIR, "frames");
+  const files = folder ? await absoluteImages(root) : await generateFrames(root);
+  const modelPath = join(OUTPUT_DIR, "tiny-1280.onnx");
+  await writeTinyDetector(modelPath, { layout: "yolov5", inputSize: 1280, dynamicSpatial: true, stride: 64 });
+  const floorMs = await decodeFloorMs(files, count);
+
+  const detector = await Detector.open({ modelPath, provider: "cpu", batchSize: batch });
+  let zipBytes = 0;
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((zipBytes += chunk.length), done()) });
+  const inputBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0) * (count / files.length);
+  const start = performance.now();
+  const summary = await runPipeline(repeatedInputs(files, root, count), sink, { detector, detectorName: "tiny-1280.onnx" });
+  const wallMs = performance.now() - start;
+  await detector.close();
+  console.log(JSON.stringify({ count, floorMs, wallMs, stageMs: summary.stageMs, zipBytes, inputBytes, peakRssMB: process.resourceUsage().maxRSS / 1024, found: summary.totals.imagesWith["1"] ?? 0 }));
+}
+
+async function absoluteImages(root: string): Promise<string[]> {
+  const relativePaths = await listImages(root);
+  const parent = resolve(root, "..");
+  return relativePaths.map((p) => join(parent, p)).filter((p) => existsSync(p));
+}
+
+interface Measurement {
+  count: number;
+  floorMs: number;
+  wallMs: number;
+  stageMs: Record<string, number>;
+  zipBytes: number;
+  inputBytes: number;
+  peakRssMB: number;
+  found: number;
+}
+
+function report(results: Measurement[], source: string, batch: number): void {
+  console.log(`\nTrapline pipeline benchmark: ${source}; tiny 1280-px model on CPU, batch ${batch}, ${cpus().length} cores, Node ${process.version}\n`);
+  const rows = results.map((r) => {
+    const perImage = (ms: number) => (ms / r.count).toFixed(1);
+    return {
+      images: r.count,
+      "images/s": (r.count / (r.wallMs / 1000)).toFixed(1),
+      "MB/s in": (r.inputBytes / 1e6 / (r.wallMs / 1000)).toFixed(1),
+      "floor images/s": (r.count / (r.floorMs / 1000)).toFixed(1),
+      "pipeline/floor": (r.wallMs / r.floorMs).toFixed(2),
+      "peak RSS MB": r.peakRssMB.toFixed(0),
+      "with animal": r.found,
+      "ms/img decode+letterbox": perImage(r.stageMs.decode!),
+      "ms/img inference": perImage(r.stageMs.inference!),
+      "ms/img metadata": perImage(r.stageMs.metadata!),
+      "ms/img render": perImage(r.stageMs.render!),
+      "ms/img zip": perImage(r.stageMs.zip!),
+      "reports (xlsx+json) ms": r.stageMs.reports!.toFixed(0),
+    };
+  });
+  console.table(rows);
+  console.log(
+    "floor = decoding each image once at full size (sharp, as many in parallel as cores), same process, before the pipeline.\n" +
+      "Stage times are summed over concurrent work, so they add up to more than the wall time.\n" +
+      "Goal: pipeline/floor <= 1.5, and peak RSS flat as the image count grows.",
+  );
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    images: { type: "string", default: "100,2000" },
+    batch: { type: "string", default: "4" },
+    child: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+const batch = Number(values.batch);
+if (values.help) {
+  console.log("npm run bench [-- <folder>] [--images 100,2000] [--batch 4]\nWithout a folder, generated 12-megapixel frames are used (a third hold a red target the tiny model finds).");
+} else if (values.child) {
+  await measure(positionals[0], Number(values.images), batch);
+} else {
+  const results: Measurement[] = [];
+  for (const count of values.images.split(",").map(Number)) {
+    const child = spawnSync(process.execPath, [import.meta.filename, ...positionals, "--child", "--images", String(count), "--batch", String(batch)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 1 << 24,
+    });
+    if (child.status !== 0) throw new Error(`benchmark run with ${count} images failed`);
+    results.push(JSON.parse(child.stdout.trim().split("\n").at(-1)!) as Measurement);
+  }
+  report(results, positionals[0] ? `folder ${positionals[0]}` : `generated ${FRAME_WIDTH}x${FRAME_HEIGHT} JPEGs`, batch);
+}

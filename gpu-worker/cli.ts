@@ -1,0 +1,132 @@
+// trapline: run the pipeline over local folders and zips, with no cloud at all.
+//   npm run trapline -- process <paths...> --out results.zip
+import { Command, InvalidArgumentError, Option } from "commander";
+import { createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { finished } from "node:stream/promises";
+import { Detector } from "./detector/detector.ts";
+import type { ExecutionProvider } from "./detector/inferenceProtocol.ts";
+import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD } from "./detector/constants.ts";
+import { planInputs } from "./inputs/collectInputs.ts";
+import { runPipeline, type PipelineSummary } from "./pipeline/runPipeline.ts";
+import { createProgressReporter } from "./progressReporter.ts";
+import { resolveModelArgument } from "../models/resolveModel.ts";
+
+function probability(value: string): number {
+  const number = Number(value);
+  if (!(number >= 0 && number <= 1)) throw new InvalidArgumentError("give a number between 0 and 1, e.g. 0.2");
+  return number;
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError("give a whole number of at least 1");
+  return number;
+}
+
+interface ProcessOptions {
+  out: string;
+  model?: string;
+  threshold?: number;
+  outputThreshold: number;
+  batch: number;
+  provider: ExecutionProvider;
+  progress: boolean;
+}
+
+async function processCommand(paths: string[], options: ProcessOptions): Promise<void> {
+  const model = resolveModelArgument(options.model);
+  const entry = model.entry;
+  const detector = await Detector.open({
+    modelPath: model.path,
+    provider: options.provider,
+    batchSize: options.batch,
+    hints: entry
+      ? {
+          inputSize: entry.inputSize,
+          stride: entry.stride,
+          layout: entry.outputLayout,
+          classNames: entry.classNames,
+        }
+      : {},
+  });
+  try {
+    console.error(`Model ${basename(model.path)} on ${detector.provider.toUpperCase()}${detector.providerNote ? ` (${detector.providerNote})` : ""}; input ${detector.info.spec.size} px, batch ${detector.maxBatch}`);
+    const plan = await planInputs(paths.map((p) => resolve(p)));
+    console.error(`${plan.imageCount} images to process${plan.rejectedCount ? `, ${plan.rejectedCount} inputs skipped (reasons in results.xlsx)` : ""}`);
+
+    const outPath = resolve(options.out);
+    // Write beside the target and rename at the end: an interrupted run never leaves a
+    // half-written zip under the name the user asked for.
+    const partialPath = `${outPath}.partial`;
+    const output = createWriteStream(partialPath);
+    const reporter = options.progress ? createProgressReporter(plan.items.length) : undefined;
+    let summary: PipelineSummary;
+    try {
+      summary = await runPipeline(plan.items, output, {
+        detector,
+        detectorName: entry?.fileName ?? basename(model.path),
+        ...(entry ? { modelId: entry.id } : {}),
+        outputThreshold: options.outputThreshold,
+        renderThreshold: options.threshold ?? entry?.typicalDetectionThreshold,
+        total: plan.items.length,
+        onProgress: (p) => reporter?.update(p),
+      });
+      await finished(output);
+      reporter?.stop();
+      await rename(partialPath, outPath);
+    } catch (error) {
+      reporter?.stop();
+      output.destroy();
+      await rm(partialPath, { force: true });
+      throw error;
+    }
+    printSummary(summary, outPath);
+  } finally {
+    await detector.close();
+  }
+}
+
+const PLURALS: Record<string, string> = { animal: "animals", person: "people", vehicle: "vehicles" };
+
+function printSummary({ totals, run, seconds, zipBytes }: PipelineSummary, outPath: string): void {
+  const withCategory = Object.entries(run.categories)
+    .map(([id, name]) => `${totals.imagesWith[id] ?? 0} with ${PLURALS[name] ?? name}`)
+    .join(", ");
+  const lines = [
+    `Done in ${seconds.toFixed(1)} s (${(totals.images / Math.max(seconds, 1e-3)).toFixed(1)} images/s on ${run.provider.toUpperCase()}).`,
+    `${totals.images} images: ${withCategory}, ${totals.empty} empty, ${totals.failed} failed.`,
+    `Boxes drawn at confidence >= ${run.renderThreshold}; detections.json holds everything above ${run.outputThreshold}.`,
+    `Results: ${outPath} (${(zipBytes / 1e6).toFixed(1)} MB)`,
+  ];
+  console.log(lines.join("\n"));
+}
+
+export function buildProgram(): Command {
+  const program = new Command("trapline")
+    .description("Find animals, people and vehicles in camera-trap photos with MegaDetector.")
+    .showHelpAfterError("(run with --help for usage)");
+  program
+    .command("process")
+    .description("Detect in photos from folders and zip files, and write one results zip (boxed images, results.xlsx, detections.json, README.txt).")
+    .argument("<paths...>", "folders, photos or zip files (mixed freely)")
+    .requiredOption("-o, --out <file>", "where to write the results zip")
+    .option("-m, --model <id|path>", "a model id from models/manifest.json, or the path to any YOLO-style ONNX detector (default: md_v5a.0.0)")
+    .option("-t, --threshold <p>", "draw and count boxes at or above this confidence (default: the model's typical threshold, 0.2 for MegaDetector v5)", probability)
+    .option("--output-threshold <p>", "keep detections above this confidence in detections.json", probability, DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD)
+    .option("-b, --batch <n>", "images per inference call, when the model allows batches", positiveInteger, 4)
+    .addOption(new Option("-p, --provider <name>", "where inference runs").choices(["auto", "cpu", "cuda"]).default("auto"))
+    .option("--no-progress", "no progress bar")
+    .action((paths: string[], options: ProcessOptions) => processCommand(paths, options));
+  return program;
+}
+
+if (import.meta.main) {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    console.error(`trapline: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

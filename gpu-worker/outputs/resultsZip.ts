@@ -1,0 +1,73 @@
+// The results zip, written as a stream: entries go out one at a time, so memory holds one
+// image, not the job. JPEGs and other compressed images are stored, not deflated again.
+import { ZipArchive, type ArchiverError } from "archiver";
+import { once } from "node:events";
+import type { Readable, Writable } from "node:stream";
+
+/** Formats that are already compressed: deflating them again costs CPU and saves nothing. */
+const STORED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "heif", "avif", "jp2", "jxl"]);
+
+export class ResultsZip {
+  private readonly archive: ZipArchive;
+  private readonly names = new Set<string>();
+  private failure: Error | undefined;
+  /** Uncompressed bytes added so far. */
+  bytesIn = 0;
+
+  constructor(output: Writable) {
+    this.archive = new ZipArchive({ zlib: { level: 6 } });
+    this.archive.on("error", (error: ArchiverError) => (this.failure = error));
+    this.archive.on("warning", (error: ArchiverError) => (this.failure = error));
+    this.archive.pipe(output);
+  }
+
+  /** True when `name` is already in the zip. */
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /**
+   * Add one entry and wait until the archiver has taken it, so callers never queue more
+   * than one entry's bytes in memory.
+   */
+  async addBuffer(name: string, data: Buffer, format?: string): Promise<void> {
+    this.claim(name);
+    this.bytesIn += data.length;
+    const entryDone = once(this.archive, "entry");
+    this.archive.append(data, { name, store: format !== undefined && STORED_FORMATS.has(format) });
+    await entryDone;
+    this.throwIfFailed();
+  }
+
+  async addStream(name: string, data: Readable): Promise<void> {
+    this.claim(name);
+    const entryDone = once(this.archive, "entry");
+    this.archive.append(data, { name });
+    await entryDone;
+    this.throwIfFailed();
+  }
+
+  async addFile(name: string, path: string): Promise<void> {
+    this.claim(name);
+    const entryDone = once(this.archive, "entry");
+    this.archive.file(path, { name });
+    await entryDone;
+    this.throwIfFailed();
+  }
+
+  /** Write the central directory and wait until every byte has been handed to the output. */
+  async finish(): Promise<number> {
+    await this.archive.finalize();
+    this.throwIfFailed();
+    return this.archive.pointer();
+  }
+
+  private claim(name: string): void {
+    if (this.names.has(name)) throw new Error(`two results want the same zip path: ${name}`);
+    this.names.add(name);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw new Error(`could not write the results zip: ${this.failure.message}`);
+  }
+}
