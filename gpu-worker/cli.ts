@@ -1,7 +1,7 @@
 // trapline: run the pipeline over local folders and zips, with no cloud at all.
 //   npm run trapline -- process <paths...> --out results.zip
 import { Command, InvalidArgumentError, Option } from "commander";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { finished } from "node:stream/promises";
@@ -36,6 +36,9 @@ interface ProcessOptions {
 }
 
 async function processCommand(paths: string[], options: ProcessOptions): Promise<void> {
+  // A mistyped path is a mistake to fix now, not a row to find in the spreadsheet later.
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) throw new Error(`not found: ${missing.join(", ")}`);
   const model = resolveModelArgument(options.model);
   const entry = model.entry;
   const detector = await Detector.open({
