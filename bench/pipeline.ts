@@ -28,20 +28,31 @@ async function generateFrames(dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const paths: string[] = [];
   for (let i = 0; i < DISTINCT_FRAMES; i++) {
-    const path = join(dir, `frame_${String(i).padStart(2, "0")}.jpg`);
+    const path = join(dir, `frame_v2_${String(i).padStart(2, "0")}.jpg`);
     paths.push(path);
     if (existsSync(path)) continue;
+    // Monochrome noise tinted green (G >= R everywhere), so only the painted target is red.
     const noise = await sharp({
       create: { width: FRAME_WIDTH / 8, height: FRAME_HEIGHT / 8, channels: 3, background: "#000", noise: { type: "gaussian", mean: 110, sigma: 40 } },
     })
+      .greyscale()
       .resize(FRAME_WIDTH, FRAME_HEIGHT, { kernel: "cubic" })
-      .png()
-      .toBuffer();
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const grey = noise.data;
+    const tinted = Buffer.alloc(FRAME_WIDTH * FRAME_HEIGHT * 3);
+    for (let p = 0; p < grey.length; p += noise.info.channels) {
+      const v = grey[p]!;
+      const at = (p / noise.info.channels) * 3;
+      tinted[at] = v * 0.75;
+      tinted[at + 1] = v * 0.9;
+      tinted[at + 2] = v * 0.6;
+    }
     const animal =
       i % 3 === 0
         ? [{ input: await sharp({ create: { width: 600, height: 400, channels: 3, background: { r: 250, g: 20, b: 200 } } }).png().toBuffer(), left: 300 + i * 100, top: 1200 }]
         : [];
-    await sharp(noise).composite(animal).jpeg({ quality: 90 }).toFile(path);
+    await sharp(tinted, { raw: { width: FRAME_WIDTH, height: FRAME_HEIGHT, channels: 3 } }).composite(animal).jpeg({ quality: 90 }).toFile(path);
   }
   return paths;
 }
@@ -75,23 +86,31 @@ async function decodeFloorMs(files: string[], count: number): Promise<number> {
   return performance.now() - start;
 }
 
-/** Child mode: one measurement, printed as JSON on stdout. */
-async function measure(folder: string | undefined, count: number, batch: number): Promise<void> {
+/** Child mode: one measurement (the floor, or the pipeline), printed as JSON on stdout. */
+async function measure(folder: string | undefined, count: number, batch: number, floorOnly: boolean): Promise<void> {
   const root = folder ? resolve(folder) : join(OUTPUT_DIR, "frames");
   const files = folder ? await absoluteImages(root) : await generateFrames(root);
+  if (floorOnly) {
+    const cpuBefore = process.cpuUsage();
+    const floorMs = await decodeFloorMs(files, count);
+    const cpu = process.cpuUsage(cpuBefore);
+    console.log(JSON.stringify({ floorMs, floorCpuMs: (cpu.user + cpu.system) / 1000, floorPeakRssMB: process.resourceUsage().maxRSS / 1024 }));
+    return;
+  }
   const modelPath = join(OUTPUT_DIR, "tiny-1280.onnx");
   await writeTinyDetector(modelPath, { layout: "yolov5", inputSize: 1280, dynamicSpatial: true, stride: 64 });
-  const floorMs = await decodeFloorMs(files, count);
 
   const detector = await Detector.open({ modelPath, provider: "cpu", batchSize: batch });
   let zipBytes = 0;
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((zipBytes += chunk.length), done()) });
   const inputBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0) * (count / files.length);
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   const summary = await runPipeline(repeatedInputs(files, root, count), sink, { detector, detectorName: "tiny-1280.onnx" });
   const wallMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuBefore);
   await detector.close();
-  console.log(JSON.stringify({ count, floorMs, wallMs, stageMs: summary.stageMs, zipBytes, inputBytes, peakRssMB: process.resourceUsage().maxRSS / 1024, found: summary.totals.imagesWith["1"] ?? 0 }));
+  console.log(JSON.stringify({ count, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, stageMs: summary.stageMs, zipBytes, inputBytes, peakRssMB: process.resourceUsage().maxRSS / 1024, found: summary.totals.imagesWith["1"] ?? 0 }));
 }
 
 async function absoluteImages(root: string): Promise<string[]> {
@@ -103,6 +122,9 @@ async function absoluteImages(root: string): Promise<string[]> {
 interface Measurement {
   count: number;
   floorMs: number;
+  floorPeakRssMB: number;
+  floorCpuMs: number;
+  cpuMs: number;
   wallMs: number;
   stageMs: Record<string, number>;
   zipBytes: number;
@@ -116,12 +138,17 @@ function report(results: Measurement[], source: string, batch: number): void {
   const rows = results.map((r) => {
     const perImage = (ms: number) => (ms / r.count).toFixed(1);
     return {
-      images: r.count,
+      images: String(r.count),
       "images/s": (r.count / (r.wallMs / 1000)).toFixed(1),
       "MB/s in": (r.inputBytes / 1e6 / (r.wallMs / 1000)).toFixed(1),
       "floor images/s": (r.count / (r.floorMs / 1000)).toFixed(1),
       "pipeline/floor": (r.wallMs / r.floorMs).toFixed(2),
+      // Inference calls run one at a time; on a CPU-only box they take the cores the rest needs.
+      "around inference/floor": ((r.wallMs - r.stageMs.inference!) / r.floorMs).toFixed(2),
+      "CPU ms/img, pipeline (all threads)": perImage(r.cpuMs),
+      "CPU ms/img, floor": perImage(r.floorCpuMs),
       "peak RSS MB": r.peakRssMB.toFixed(0),
+      "floor peak RSS MB": r.floorPeakRssMB.toFixed(0),
       "with animal": r.found,
       "ms/img decode+letterbox": perImage(r.stageMs.decode!),
       "ms/img inference": perImage(r.stageMs.inference!),
@@ -131,11 +158,14 @@ function report(results: Measurement[], source: string, batch: number): void {
       "reports (xlsx+json) ms": r.stageMs.reports!.toFixed(0),
     };
   });
-  console.table(rows);
+  // One row per figure, one column per run: narrow enough for a terminal.
+  const figures = Object.keys(rows[0] ?? {});
+  console.table(Object.fromEntries(figures.map((figure) => [figure, Object.fromEntries(rows.map((row) => [`${row.images} images`, row[figure as keyof typeof row]]))])));
   console.log(
-    "floor = decoding each image once at full size (sharp, as many in parallel as cores), same process, before the pipeline.\n" +
+    "floor = decoding each image once at full size (sharp, as many in parallel as cores), in its own process.\n" +
       "Stage times are summed over concurrent work, so they add up to more than the wall time.\n" +
-      "Goal: pipeline/floor <= 1.5, and peak RSS flat as the image count grows.",
+      "around inference = wall time minus the (serial) inference time: what the pipeline costs beside the model.\n" +
+      "Goal: around inference/floor <= 1.5, and peak RSS flat as the image count grows.",
   );
 }
 
@@ -145,6 +175,7 @@ const { values, positionals } = parseArgs({
     images: { type: "string", default: "100,2000" },
     batch: { type: "string", default: "4" },
     child: { type: "boolean", default: false },
+    floor: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -152,17 +183,21 @@ const batch = Number(values.batch);
 if (values.help) {
   console.log("npm run bench [-- <folder>] [--images 100,2000] [--batch 4]\nWithout a folder, generated 12-megapixel frames are used (a third hold a red target the tiny model finds).");
 } else if (values.child) {
-  await measure(positionals[0], Number(values.images), batch);
+  await measure(positionals[0], Number(values.images), batch, values.floor);
 } else {
   const results: Measurement[] = [];
-  for (const count of values.images.split(",").map(Number)) {
-    const child = spawnSync(process.execPath, [import.meta.filename, ...positionals, "--child", "--images", String(count), "--batch", String(batch)], {
+  // Each measurement in its own process, so peak RSS belongs to that run alone.
+  const runChild = (count: number, extra: string[]) => {
+    const child = spawnSync(process.execPath, [import.meta.filename, ...positionals, "--child", "--images", String(count), "--batch", String(batch), ...extra], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       maxBuffer: 1 << 24,
     });
     if (child.status !== 0) throw new Error(`benchmark run with ${count} images failed`);
-    results.push(JSON.parse(child.stdout.trim().split("\n").at(-1)!) as Measurement);
+    return JSON.parse(child.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+  };
+  for (const count of values.images.split(",").map(Number)) {
+    results.push({ ...runChild(count, ["--floor"]), ...runChild(count, []) } as unknown as Measurement);
   }
   report(results, positionals[0] ? `folder ${positionals[0]}` : `generated ${FRAME_WIDTH}x${FRAME_HEIGHT} JPEGs`, batch);
 }

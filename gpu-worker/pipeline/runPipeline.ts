@@ -3,6 +3,7 @@
 // thread), and finishing the previous one (render, zip). Reports are written at the end
 // from a disk spool, so memory stays bounded by the batch size, not the job size.
 import { PassThrough, type Writable } from "node:stream";
+import sharp from "sharp";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,6 +70,10 @@ interface PreparedItem {
 }
 
 const REPORT_NAMES = ["results.xlsx", "detections.json", "README.txt"];
+
+// Every image is decoded once or twice and never again: libvips' operation cache would only
+// keep the last hundred images' buffers alive (hundreds of MB on 12-MP frames).
+sharp.cache(false);
 
 export async function runPipeline(
   inputs: AsyncIterable<InputItem> | Iterable<InputItem>,
