@@ -1,0 +1,71 @@
+// Configuration for the API, the worker and `npm start`: environment variables, validated once
+// at start with messages that say which variable is wrong and what it should look like.
+import { z } from "zod";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const number = (fallback: number) => z.coerce.number().finite().default(fallback);
+const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+
+export const ConfigSchema = z.object({
+  /** HTTP port of the API and web page in local mode. */
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Redis (or Valkey / ElastiCache) URL; rediss:// for TLS. */
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  /** Connect with a cluster client (ElastiCache Serverless is cluster-mode). */
+  REDIS_CLUSTER: z.stringbool().default(false),
+  /** S3/SQS endpoint: LocalStack, or unset for the embedded emulator locally / real AWS in the cloud. */
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  BUCKET: z.string().min(3).default("trapline-local"),
+  QUEUE_NAME: z.string().min(1).default("trapline-jobs"),
+  DLQ_NAME: z.string().min(1).default("trapline-jobs-dlq"),
+  /** Full queue URL, when known (the CDK stack passes it); else looked up by name. */
+  QUEUE_URL: z.string().url().optional(),
+  /** A manifest id or the path to an ONNX file, as the CLI's --model. */
+  MODEL: z.string().min(1).default("md_v5a.0.0"),
+  /** Execution provider for the worker: auto (CUDA when present), cuda or cpu. */
+  PROVIDER: z.enum(["auto", "cuda", "cpu"]).default("auto"),
+  BATCH_SIZE: z.coerce.number().int().min(1).max(64).default(4),
+  /** Default render threshold; unset means the model's typical threshold. */
+  RENDER_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
+  OUTPUT_THRESHOLD: probability(0.005),
+  /** Upload limits per job. */
+  MAX_FILES: z.coerce.number().int().min(1).default(20_000),
+  MAX_FILE_BYTES: number(5 * GiB),
+  MAX_TOTAL_BYTES: number(100 * GiB),
+  /** Files above this size upload as multipart; parts are PART_BYTES (S3 minimum 5 MiB; fauxqs caps bodies near 11 MiB). */
+  MULTIPART_THRESHOLD_BYTES: number(8 * MiB),
+  PART_BYTES: number(8 * MiB),
+  /** How long presigned URLs stay valid. */
+  PRESIGN_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  /** Inputs and results are deleted after this many days (S3 lifecycle); job records expire with them. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  /** Job creations allowed per client IP and per email per hour. */
+  RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(30),
+  /** After this many receives of one job's message, the job fails (the queue's redrive sends it to the DLQ). */
+  MAX_RECEIVES: z.coerce.number().int().min(1).default(3),
+  /** SQS visibility the worker keeps extending while it holds a job. */
+  VISIBILITY_SECONDS: z.coerce.number().int().min(30).max(43_200).default(300),
+  /** Allowed browser origin for the API (the site's URL in AWS); "*" locally. */
+  CORS_ORIGIN: z.string().default("*"),
+  /** Public base URL of the API, when it differs from the request's own (behind CloudFront). */
+  PUBLIC_API_URL: z.string().url().optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates the environment; throws one ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "not set" (a blank line in a .env file), not "invalid".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = ConfigSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message} (got ${JSON.stringify(present[String(issue.path[0])])})`);
+  throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}\nSee the README's Configuration section.`);
+}

@@ -1,0 +1,77 @@
+// A job as the API, the worker and the page see it: its states, its record, and where its
+// files live. Status changes are one-way; JobStore applies them atomically.
+
+export const JOB_STATUSES = ["uploading", "queued", "processing", "done", "failed", "expired"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Which status may follow which. `expired` is reachable from anything once the files are gone. */
+export const ALLOWED_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  uploading: ["queued", "failed", "expired"],
+  queued: ["processing", "failed", "expired"],
+  // processing -> processing: a redelivery restarts a job whose worker died.
+  processing: ["processing", "done", "failed", "expired"],
+  done: ["expired"],
+  failed: ["expired"],
+  expired: [],
+};
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return ALLOWED_TRANSITIONS[from].includes(to);
+}
+
+/** One file the user said they would upload, and how. */
+export interface PlannedFile {
+  /** The user's relative path (folders kept), made safe; also its path inside the results zip. */
+  name: string;
+  /** S3 key under jobs/<id>/input/. */
+  key: string;
+  size: number;
+  type?: string;
+  method: "PUT" | "multipart";
+  /** S3 multipart upload id, for method "multipart". */
+  uploadId?: string;
+}
+
+export interface JobOptions {
+  renderThreshold?: number;
+  outputThreshold?: number;
+}
+
+export interface JobResult {
+  /** S3 key of the results zip. */
+  key: string;
+  bytes: number;
+  images: number;
+  failed: number;
+  /** Images per second measured on this job (feeds ETAs). */
+  imagesPerSecond: number;
+}
+
+export interface JobRecord {
+  id: string;
+  email: string;
+  status: JobStatus;
+  createdAt: string;
+  updatedAt: string;
+  queuedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  fileCount: number;
+  totalBytes: number;
+  options: JobOptions;
+  progress: { processed: number; total: number };
+  /** SQS receives of this job's message so far. */
+  attempts: number;
+  result?: JobResult;
+  /** Why the job failed, readable by the user. */
+  error?: string;
+}
+
+/** Job ids: 128 random bits, base64url (22 characters). */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** The message on the queue: the job id (and chunk, when a job is split), never image data. */
+export interface JobMessage {
+  jobId: string;
+  chunk?: { index: number; count: number };
+}

@@ -1,0 +1,36 @@
+// Where a job's data lives. S3 keys are chosen here, never taken raw from a client. Redis keys
+// carry the job id in a {hash tag}, so a job's keys share one slot on cluster-mode Redis.
+
+export const S3_JOBS_PREFIX = "jobs/";
+
+export function inputPrefix(jobId: string): string {
+  return `${S3_JOBS_PREFIX}${jobId}/input/`;
+}
+
+/** `safeName` must already be a safe relative path (gpu-worker/inputs/safePath.ts). */
+export function inputKey(jobId: string, safeName: string): string {
+  return `${inputPrefix(jobId)}${safeName}`;
+}
+
+export function outputPrefix(jobId: string): string {
+  return `${S3_JOBS_PREFIX}${jobId}/output/`;
+}
+
+export function resultKey(jobId: string): string {
+  return `${outputPrefix(jobId)}trapline-${jobId}.zip`;
+}
+
+const REDIS_PREFIX = "trapline:";
+
+export const redisKeys = {
+  /** Hash: the job record. */
+  job: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}`,
+  /** String: JSON list of the job's PlannedFiles (can be long; read only when needed). */
+  files: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:files`,
+  /** Sorted set of queued and processing job ids by queue time, for queue positions. */
+  queue: () => `${REDIS_PREFIX}queue`,
+  /** List of recent jobs' images/s, for ETAs. */
+  recentRates: () => `${REDIS_PREFIX}stats:rates`,
+  /** Counter per client IP or email per hour window, for rate limits. */
+  rateLimit: (kind: "ip" | "email", subject: string, window: number) => `${REDIS_PREFIX}rate:${kind}:{${subject}}:${window}`,
+};
