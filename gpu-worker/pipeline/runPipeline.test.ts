@@ -135,7 +135,10 @@ test("detections.json is MegaDetector's format: sorted, boxes normalised to the 
 
 test("results.xlsx has real types: camera dates, signed GPS, counts, and a row with the reason for each problem", async () => {
   const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.load(Buffer.from(zip.get("results.xlsx")!));
+  // exceljs's load(Buffer) typing clashes with ES2024's ArrayBuffer; reading a file avoids it.
+  const xlsxPath = join(dir, "results.xlsx");
+  await writeFile(xlsxPath, zip.get("results.xlsx")!);
+  await workbook.xlsx.readFile(xlsxPath);
   const images = workbook.getWorksheet("Images")!;
   const header = (images.getRow(1).values as unknown[]).map(String);
   const column = (name: string) => header.indexOf(name);
