@@ -34,7 +34,9 @@ after(() => rm(dir, { recursive: true, force: true }));
 test("--help explains the command and its options", () => {
   const { code, stdout } = trapline("process", "--help");
   assert.equal(code, 0);
-  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider"]) assert.match(stdout, new RegExp(option));
+  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--sorted", "--event-gap", "--utc-offset", "--location"]) {
+    assert.match(stdout, new RegExp(option));
+  }
 });
 
 test("process writes the results zip and prints a summary; a skipped file does not fail the run", async () => {
@@ -58,5 +60,17 @@ test("runs that cannot complete exit non-zero with a message that says what to d
   const badThreshold = trapline("process", join(dir, "photos"), "--out", join(dir, "x.zip"), "--threshold", "20");
   assert.notEqual(badThreshold.code, 0);
   assert.match(badThreshold.stderr, /between 0 and 1/);
+  const badOffset = trapline("process", join(dir, "photos"), "--out", join(dir, "x.zip"), "--utc-offset", "2");
+  assert.notEqual(badOffset.code, 0);
+  assert.match(badOffset.stderr, /\+HH:MM/);
   assert.ok(!existsSync(join(dir, "x.zip")));
+});
+
+test("--sorted adds sorted/<category>/ copies", async () => {
+  const out = join(dir, "sorted.zip");
+  const { code, stderr } = trapline("process", join(dir, "photos"), "--out", out, "--model", model, "--provider", "cpu", "--sorted", "--event-gap", "30", "--utc-offset", "+02:00", "--no-progress");
+  assert.equal(code, 0, stderr);
+  const entries = await readZip(out);
+  assert.ok(entries.has("sorted/animal/photos/animal.jpg") && entries.has("sorted/empty/photos/empty.jpg"), [...entries.keys()].join(", "));
+  assert.match(entries.get("README.txt")!.toString("utf8"), /UTC offset \+02:00 given when\s+processing/);
 });

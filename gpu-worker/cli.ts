@@ -9,6 +9,8 @@ import { Detector } from "./detector/detector.ts";
 import type { ExecutionProvider } from "./detector/inferenceProtocol.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD } from "./detector/constants.ts";
 import { planInputs } from "./inputs/collectInputs.ts";
+import { checkUtcOffset, DEFAULT_UTC_OFFSET } from "./camtrapDp/timestamps.ts";
+import { DEFAULT_EVENT_GAP_SECONDS } from "./pipeline/events.ts";
 import { runPipeline, type PipelineSummary } from "./pipeline/runPipeline.ts";
 import { createProgressReporter } from "./progressReporter.ts";
 import { resolveModelArgument } from "../models/resolveModel.ts";
@@ -25,6 +27,28 @@ function positiveInteger(value: string): number {
   return number;
 }
 
+function seconds(value: string): number {
+  const number = Number(value);
+  if (!(number >= 0) || !Number.isFinite(number)) throw new InvalidArgumentError("give a number of seconds, e.g. 60");
+  return number;
+}
+
+function utcOffset(value: string): string {
+  try {
+    return checkUtcOffset(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function location(value: string): { latitude: number; longitude: number } {
+  const [latitude, longitude, ...rest] = value.split(",").map((part) => Number(part.trim()));
+  if (rest.length > 0 || !(Math.abs(latitude!) <= 90) || !(Math.abs(longitude!) <= 180)) {
+    throw new InvalidArgumentError("give latitude,longitude in decimal degrees, south and west negative, e.g. -2.33,34.83");
+  }
+  return { latitude: latitude!, longitude: longitude! };
+}
+
 interface ProcessOptions {
   out: string;
   model?: string;
@@ -33,6 +57,10 @@ interface ProcessOptions {
   batch: number;
   provider: ExecutionProvider;
   progress: boolean;
+  sorted: boolean;
+  eventGap: number;
+  utcOffset?: string;
+  location?: { latitude: number; longitude: number };
 }
 
 async function processCommand(paths: string[], options: ProcessOptions): Promise<void> {
@@ -75,6 +103,9 @@ async function processCommand(paths: string[], options: ProcessOptions): Promise
         renderThreshold: options.threshold ?? entry?.typicalDetectionThreshold,
         total: plan.items.length,
         onProgress: (p) => reporter?.update(p),
+        sortedView: options.sorted,
+        eventGapSeconds: options.eventGap,
+        camtrapDp: { ...(options.utcOffset ? { utcOffset: options.utcOffset } : {}), ...(options.location ? { location: options.location } : {}) },
       });
       await finished(output);
       reporter?.stop();
@@ -120,6 +151,10 @@ export function buildProgram(): Command {
     .option("--output-threshold <p>", "keep detections above this confidence in detections.json", probability, DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD)
     .option("-b, --batch <n>", "images per inference call, when the model allows batches", positiveInteger, 4)
     .addOption(new Option("-p, --provider <name>", "where inference runs").choices(["auto", "cpu", "cuda"]).default("auto"))
+    .option("--sorted", "also place every image under sorted/<category>/ (animal, person, vehicle, empty, or combinations)", false)
+    .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds, DEFAULT_EVENT_GAP_SECONDS)
+    .option("--utc-offset <+HH:MM>", `the cameras' clock offset from UTC, for the Camtrap DP timestamps (default: ${DEFAULT_UTC_OFFSET})`, utcOffset)
+    .option("--location <lat,lon>", "coordinates for Camtrap DP deployments whose photos carry no GPS", location)
     .option("--no-progress", "no progress bar")
     .action((paths: string[], options: ProcessOptions) => processCommand(paths, options));
   return program;

@@ -5,16 +5,18 @@
 import exifr from "exifr";
 import sharp from "sharp";
 import type { CameraDateTime, ImageMetadata } from "../pipeline/types.ts";
+import { readCameraTrapMakerNote } from "./makerNotes/index.ts";
 
 // Tag codes from the EXIF 2.32 spec (CIPA DC-008), tables 4, 7 and 14. Picking by code lets
-// exifr stop once it has these and skip every other tag, MakerNote and UserComment included.
+// exifr stop once it has these and skip every other tag, UserComment included. MakerNote comes
+// as raw bytes: camera traps keep their own fields there (see makerNotes/).
 const IFD0 = { make: 0x010f, model: 0x0110, orientation: 0x0112, dateTime: 0x0132, cameraSerialNumber: 0xc62f };
-const EXIF = { dateTimeOriginal: 0x9003, dateTimeDigitized: 0x9004, bodySerialNumber: 0xa431 };
+const EXIF = { dateTimeOriginal: 0x9003, dateTimeDigitized: 0x9004, makerNote: 0x927c, bodySerialNumber: 0xa431 };
 const GPS = { latitudeRef: 0x01, latitude: 0x02, longitudeRef: 0x03, longitude: 0x04, altitudeRef: 0x05, altitude: 0x06 };
 
 // Raw values, numeric keys, one object per IFD: we want the text the camera wrote, not
-// exifr's Dates (which it builds in the server's time zone). XMP, ICC, IPTC, JFIF, the
-// thumbnail IFD and maker notes are never parsed. One constant object, because exifr caches
+// exifr's Dates (which it builds in the server's time zone). XMP, ICC, IPTC, JFIF and the
+// thumbnail IFD are never parsed, nor is the maker note by exifr. One constant object, because exifr caches
 // its parsed form by identity.
 const EXIFR_OPTIONS = {
   ifd0: { pick: Object.values(IFD0) },
@@ -40,6 +42,8 @@ interface RawExif {
   ifd0?: RawIfd;
   exif?: RawIfd;
   gps?: RawIfd;
+  /** Where exifr puts a picked MakerNote when outputs are not merged. */
+  makerNote?: unknown;
   errors?: string[];
 }
 
@@ -105,8 +109,23 @@ export async function readImageMetadata(bytes: Buffer): Promise<ImageMetadata> {
   const altitude = signedAltitude(gps[GPS.altitude], gps[GPS.altitudeRef]);
   if (altitude !== undefined) metadata.altitude = altitude;
 
+  addCameraTrapFields(metadata, raw.makerNote ?? exif[EXIF.makerNote]);
+
   if (problems.length > 0) metadata.error = problems.join(" ");
   return metadata;
+}
+
+/**
+ * A camera trap's maker note fills in what standard EXIF lacks: Reconyx HyperFire cameras
+ * write their capture time and serial number only there.
+ */
+function addCameraTrapFields(metadata: ImageMetadata, makerNote: unknown): void {
+  if (!(makerNote instanceof Uint8Array)) return;
+  const cameraTrap = readCameraTrapMakerNote(makerNote, metadata.make);
+  if (cameraTrap === undefined) return;
+  metadata.cameraTrap = cameraTrap;
+  if (metadata.dateTimeOriginal === undefined && cameraTrap.captureTime) metadata.dateTimeOriginal = cameraTrap.captureTime;
+  if (metadata.serialNumber === undefined && cameraTrap.serialNumber) metadata.serialNumber = cameraTrap.serialNumber;
 }
 
 type ImageHeader =

@@ -2,6 +2,8 @@
 // mean, and how to open detections.json elsewhere. Plain text, wrapped for any editor.
 
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
+import type { PackageSummary } from "../camtrapDp/writePackage.ts";
+import { DEFAULT_UTC_OFFSET } from "../camtrapDp/timestamps.ts";
 import type { RunInfo } from "../pipeline/types.ts";
 import { mdTimestamp } from "./detectionsJson.ts";
 import { categoryIds, type ResultTotals } from "./resultTotals.ts";
@@ -14,7 +16,13 @@ const BOX_COLOURS: Readonly<Record<string, string>> = { "1": "red", "2": "blue",
 
 type Block = string | { term: string; text: string };
 
-export function resultsReadme(run: RunInfo, totals: ResultTotals): string {
+/** What else the zip holds, when the pipeline wrote it. */
+export interface ReadmeExtras {
+  sortedView?: boolean;
+  camtrapDp?: PackageSummary & { folder: string; utcOffset?: string };
+}
+
+export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: ReadmeExtras = {}): string {
   const ids = categoryIds(run);
   const name = (id: string) => run.categories[id] ?? `category ${id}`;
   const names = ids.map(name);
@@ -50,9 +58,11 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals): string {
             "Every detection in MegaDetector's batch output format (version 1.6), for Timelapse, AddaxAI " +
             "and MegaDetector's own tools.",
         },
+        ...zipExtras(extras),
         { term: "README.txt", text: "This file." },
       ],
     ],
+    ...camtrapSection(extras),
     [
       "THE TWO THRESHOLDS",
       [
@@ -110,7 +120,16 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals): string {
           term: "DateTimeOriginal",
           text: "When the photo was taken (EXIF); DateTimeDigitized and DateTime are the camera's other clocks.",
         },
+        { term: "event", text: "The event (burst) the photo belongs to; see the Events sheet." },
         { term: "make, model, serial", text: "The camera, as it names itself." },
+        {
+          term: "trigger ... label",
+          text:
+            "Camera-trap fields from the maker note of cameras whose format is published (Reconyx HyperFire, " +
+            'HyperFire 2, UltraFire): what fired the camera, the position in its burst ("2 of 3"), its event ' +
+            "counter, temperature in degrees Celsius, moon phase, battery voltage and the label typed into the camera. When " +
+            "standard EXIF has no DateTimeOriginal or serial, the maker note's are used.",
+        },
         {
           term: "latitude, longitude",
           text: 'Decimal degrees, south and west negative; "map" opens the spot in OpenStreetMap.',
@@ -127,6 +146,11 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals): string {
         },
         { term: "left ... bottom", text: "The same box in pixels." },
         { term: "drawn", text: "TRUE when the box is at or above the render threshold." },
+        "Events sheet, one row per event: the photos one camera took in one burst. Photos are grouped per " +
+          "camera (its serial number, else its folder): by the camera's own burst numbering where its maker " +
+          "note has one, else photos less than the event gap apart (60 seconds unless chosen otherwise) join " +
+          "one event. Each row gives the camera, first and last time, number of photos, highest confidence " +
+          'and the categories seen at the render threshold ("empty" for none).',
         "Summary sheet: the totals above, per folder, and the model and thresholds used. Very long " +
           'lists continue on sheets named "Images 2", "Detections 2" and so on.',
       ],
@@ -154,6 +178,47 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals): string {
   ];
 
   return sections.map(([title, blocks]) => `${title}\n\n${formatBlocks(blocks)}`).join("\n\n\n") + "\n";
+}
+
+function zipExtras(extras: ReadmeExtras): Block[] {
+  const blocks: Block[] = [];
+  if (extras.sortedView) {
+    blocks.push({
+      term: "sorted/",
+      text:
+        "A second copy of every processed photo, by what it shows at the render threshold: animal, person, " +
+        "vehicle, empty, or combinations such as animal+person, each keeping its own path below.",
+    });
+  }
+  if (extras.camtrapDp) {
+    blocks.push({ term: `${extras.camtrapDp.folder}/`, text: "The detections as a Camera Trap Data Package (Camtrap DP 1.0.2); see below." });
+  }
+  return blocks;
+}
+
+function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
+  const camtrap = extras.camtrapDp;
+  if (!camtrap) return [];
+  const offset = camtrap.utcOffset ?? DEFAULT_UTC_OFFSET;
+  const blocks: Block[] = [
+    "Camtrap DP is the TDWG standard for camera-trap data that GBIF, Agouti and camtraptor read. " +
+      "deployments.csv has one row per camera, media.csv one per photo with a capture time, and " +
+      "observations.csv the detector's machine observations: one per box at the render threshold " +
+      '(animal, human or vehicle; "blank" when there is none) and one per event and category. ' +
+      "No species are named: the detector only finds animals.",
+    `Times are the cameras' clock times written with the UTC offset ${offset}` +
+      (camtrap.utcOffset ? " given when processing." : ", because camera clocks carry no zone: if your cameras ran on another zone, process again with that offset (trapline --utc-offset) or correct it before publishing.") +
+      " File paths are relative to the top of this zip.",
+    "Before publishing, edit datapackage.json: the project title, sampling design and contributors are placeholders.",
+  ];
+  if (camtrap.withoutTime > 0) blocks.push(`${plural(camtrap.withoutTime, "processed photo")} had no capture time and are not in the package.`);
+  if (camtrap.withoutCoordinates.length > 0) {
+    blocks.push(
+      `These cameras' photos carry no GPS, so their deployments have no coordinates, which Camtrap DP requires: ${camtrap.withoutCoordinates.join(", ")}. ` +
+        "Add latitude and longitude to deployments.csv (or process again with trapline --location).",
+    );
+  }
+  return [["CAMTRAP DP", blocks]];
 }
 
 /** Paragraphs apart; the terms of one list on consecutive lines. */

@@ -21,11 +21,6 @@ export class ResultsZip {
     this.archive.pipe(output);
   }
 
-  /** True when `name` is already in the zip. */
-  has(name: string): boolean {
-    return this.names.has(name);
-  }
-
   /**
    * Add one entry and wait until the archiver has taken it, so callers never queue more
    * than one entry's bytes in memory.

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import ExcelJS from "exceljs";
+import { groupEvents, withEvents } from "../pipeline/events.ts";
 import type { ImageResult, RunInfo } from "../pipeline/types.ts";
 import { forgetFormulae, mapUrl, writeWorkbook, zipEntryBacklog } from "./workbook.ts";
 
@@ -304,4 +305,50 @@ test("the exceljs internals that keep memory bounded are still there", async () 
   assert.deepEqual((s as unknown as { _formulae?: object })._formulae, {});
   await writer.commit();
   await done;
+});
+
+test("camera-trap columns and an Events sheet: each image names its event", async () => {
+  const burst = (path: string, time: string, index: number, conf?: number) =>
+    image(path, {
+      detections: conf === undefined ? [] : [{ category: "1", conf, bbox: [0.1, 0.1, 0.2, 0.2] }],
+      metadata: {
+        dateTimeOriginal: cameraTime(time),
+        serialNumber: "H500EE06130468",
+        cameraTrap: {
+          format: "Reconyx HyperFire",
+          triggerMode: "Motion Detection",
+          sequence: { index, count: 2 },
+          eventNumber: 31,
+          temperatureC: -4,
+          moonPhase: "Full",
+          batteryVolts: 7.52,
+          userLabel: "NORTH",
+        },
+      },
+    });
+  const list = [burst("site/RCNX0001.JPG", "2020:03:16 10:00:00", 1, 0.7), burst("site/RCNX0002.JPG", "2020:03:16 10:00:01", 2)];
+  const grouping = await groupEvents(list, run);
+  const events = [];
+  for await (const result of withEvents(list, grouping)) events.push(result);
+  const { workbook } = await writeAndRead(events, { events: grouping.events });
+  assert.deepEqual(
+    workbook.worksheets.map((s) => s.name),
+    ["Images", "Detections", "Events", "Summary"],
+  );
+  const [first, second] = rowsOf(sheet(workbook, "Images"));
+  const values = (row: Record<string, ExcelJS.Cell> | undefined, names: string[]) => names.map((name) => row?.[name]?.value);
+  const trapColumns = ["event", "trigger", "sequence", "event number", "temperature (°C)", "moon phase", "battery (V)", "camera label"];
+  assert.deepEqual(values(first, trapColumns), ["E00001", "Motion Detection", "1 of 2", 31, -4, "Full", 7.52, "NORTH"]);
+  assert.equal(second?.["event"]?.value, "E00001");
+  const [event, ...more] = rowsOf(sheet(workbook, "Events"));
+  assert.equal(more.length, 0);
+  assert.deepEqual(values(event, ["event", "camera", "start", "end", "images", "max confidence", "category"]), [
+    "E00001",
+    "H500EE06130468",
+    new Date(Date.UTC(2020, 2, 16, 10, 0, 0)),
+    new Date(Date.UTC(2020, 2, 16, 10, 0, 1)),
+    2,
+    0.7,
+    "animal",
+  ]);
 });

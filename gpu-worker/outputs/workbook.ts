@@ -1,5 +1,5 @@
-// results.xlsx: an Images sheet (one row per image), a Detections sheet (one row per box)
-// and a Summary sheet, written with exceljs's streaming writer so memory stays bounded.
+// results.xlsx: an Images sheet (one row per image), a Detections sheet (one row per box),
+// an Events sheet (one row per burst, when events were grouped) and a Summary sheet, written with exceljs's streaming writer so memory stays bounded.
 //
 // Bounded memory: the streaming writer adds each sheet to its zip as a separate entry, and a
 // zip writes one entry at a time, so rows of any sheet other than the one being written wait
@@ -16,6 +16,7 @@ import { setTimeout } from "node:timers/promises";
 import { createInterface } from "node:readline";
 import type { Stream } from "node:stream";
 import ExcelJS from "exceljs";
+import type { CameraEvent } from "../pipeline/events.ts";
 import type { Detection, ImageResult, RunInfo } from "../pipeline/types.ts";
 import {
   categoryIds,
@@ -43,6 +44,8 @@ const ZIP_BACKLOG_POLL_MS = 5;
 export interface WorkbookOptions {
   /** Rows per sheet, header included, before a sheet continues on the next (tests lower it). */
   maxRowsPerSheet?: number;
+  /** Events (bursts) to list on an Events sheet; images name theirs in `ImageResult.event`. */
+  events?: readonly CameraEvent[];
 }
 
 type Worksheet = ExcelJS.Worksheet;
@@ -96,6 +99,15 @@ export async function writeWorkbook(
     }
     detectionSheets.close();
 
+    if (options.events) {
+      const eventSheets = new SheetSeries(workbook, "Events", eventColumns(), maxRows);
+      for (const event of options.events) {
+        eventSheets.addRow(eventRow(event));
+        await eventSheets.pace();
+      }
+      eventSheets.close();
+    }
+
     writeSummarySheet(workbook.addWorksheet("Summary"), run, totals);
     await workbook.commit();
     return totals;
@@ -116,12 +128,20 @@ function imageColumns(run: RunInfo): ColumnSpec[] {
     ...categoryIds(run).map((id) => ({ header: `${categoryName(run, id)} count`, width: 13 })),
     { header: "total count", width: 11 },
     { header: "max confidence", width: 15, numFmt: "0.000" },
+    { header: "event", width: 9 },
     { header: "DateTimeOriginal", width: 20, numFmt: DATE_FORMAT },
     { header: "DateTimeDigitized", width: 20, numFmt: DATE_FORMAT },
     { header: "DateTime", width: 20, numFmt: DATE_FORMAT },
     { header: "make", width: 14 },
     { header: "model", width: 18 },
     { header: "serial", width: 16 },
+    { header: "trigger", width: 16 },
+    { header: "sequence", width: 9 },
+    { header: "event number", width: 13 },
+    { header: "temperature (°C)", width: 16 },
+    { header: "moon phase", width: 15 },
+    { header: "battery (V)", width: 11, numFmt: "0.00" },
+    { header: "camera label", width: 18 },
     { header: "latitude", width: 12, numFmt: "0.000000" },
     { header: "longitude", width: 12, numFmt: "0.000000" },
     { header: "map", width: 6, font: LINK_FONT },
@@ -135,6 +155,7 @@ function imageColumns(run: RunInfo): ColumnSpec[] {
 
 function imageRow(image: ImageResult, run: RunInfo): CellValue[] {
   const { metadata } = image;
+  const trap = metadata.cameraTrap;
   const ok = image.status === "ok";
   const drawn = drawnCountsByCategory(image, run);
   const perCategory = categoryIds(run).map((id) => (ok ? (drawn[id] ?? 0) : null));
@@ -148,12 +169,20 @@ function imageRow(image: ImageResult, run: RunInfo): CellValue[] {
     ...perCategory,
     ok ? totalDrawn : null,
     ok ? maxConf : null,
+    image.event ?? null,
     metadata.dateTimeOriginal?.wallClock ?? null,
     metadata.dateTimeDigitized?.wallClock ?? null,
     metadata.dateTime?.wallClock ?? null,
     metadata.make ?? null,
     metadata.model ?? null,
     metadata.serialNumber ?? null,
+    trap?.triggerMode ?? null,
+    trap?.sequence ? `${trap.sequence.index} of ${trap.sequence.count}` : null,
+    trap?.eventNumber ?? null,
+    trap?.temperatureC ?? null,
+    trap?.moonPhase ?? null,
+    trap?.batteryVolts ?? null,
+    trap?.userLabel ?? null,
     metadata.latitude ?? null,
     metadata.longitude ?? null,
     mapLink(metadata.latitude, metadata.longitude),
@@ -223,6 +252,22 @@ function detectionRow(image: SpooledImage, detection: Detection, run: RunInfo): 
     pixels(y + h, image.height),
     isDrawn(detection, run),
   ];
+}
+
+function eventColumns(): ColumnSpec[] {
+  return [
+    { header: "event", width: 9 },
+    { header: "camera", width: 24 },
+    { header: "start", width: 20, numFmt: DATE_FORMAT },
+    { header: "end", width: 20, numFmt: DATE_FORMAT },
+    { header: "images", width: 8 },
+    { header: "max confidence", width: 15, numFmt: "0.000" },
+    { header: "category", width: 16 },
+  ];
+}
+
+function eventRow(event: CameraEvent): CellValue[] {
+  return [event.id, event.camera, event.start ?? null, event.end ?? null, event.imageCount, event.maxConfidence, event.category];
 }
 
 function writeSummarySheet(sheet: Worksheet, run: RunInfo, totals: ResultTotals): void {

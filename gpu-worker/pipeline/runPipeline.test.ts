@@ -15,8 +15,9 @@ import { readZip } from "../../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
 import { Detector } from "../detector/detector.ts";
+import { validateCamtrapPackage } from "../camtrapDp/validatePackage.ts";
 import { collectInputs } from "../inputs/collectInputs.ts";
-import { runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
+import { awayFromReservedNames, runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
 
 let dir: string;
 let detector: Detector;
@@ -79,16 +80,41 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("the zip holds every input image under its path, plus the three reports, and nothing unsafe", () => {
+test("the zip holds every input image under its path, plus the reports, and nothing unsafe", () => {
   assert.deepEqual([...zip.keys()].sort(), [
     "README.txt",
     "cam1/IMG_0001.JPG",
     "cam1/IMG_0002.JPG",
     "cam1/broken.jpg",
+    "camtrap-dp/datapackage.json",
+    "camtrap-dp/deployments.csv",
+    "camtrap-dp/media.csv",
+    "camtrap-dp/observations.csv",
     "card/DCIM/IMG_0100.JPG",
     "detections.json",
     "results.xlsx",
   ]);
+});
+
+test("camtrap-dp/ in the zip is a valid Camtrap DP package", async () => {
+  const packageDir = join(dir, "camtrap-dp");
+  await mkdir(packageDir);
+  for (const [name, bytes] of zip) if (name.startsWith("camtrap-dp/")) await writeFile(join(dir, name), bytes);
+  assert.deepEqual(await validateCamtrapPackage(packageDir), []);
+  const media = zip.get("camtrap-dp/media.csv")!.toString("utf8");
+  assert.match(media, /,H500XX01234,,2023-07-14T05:32:10\+00:00,cam1\/IMG_0001\.JPG,false,/);
+  assert.match(zip.get("camtrap-dp/observations.csv")!.toString("utf8"), /,media,animal,/);
+});
+
+test("the sorted view adds a copy of each processed image under sorted/<category>/", async () => {
+  const out = createWriteStream(join(dir, "sorted.zip"));
+  await runPipeline(collectInputs([join(dir, "cam1")]), out, { detector, detectorName: "tiny.onnx", sortedView: true, eventGapSeconds: 5 });
+  await finished(out);
+  const sorted = await readZip(join(dir, "sorted.zip"));
+  assert.deepEqual([...sorted.keys()].filter((name) => name.startsWith("sorted/")).sort(), ["sorted/animal/cam1/IMG_0001.JPG", "sorted/empty/cam1/IMG_0002.JPG"]);
+  assert.ok(sorted.get("sorted/animal/cam1/IMG_0001.JPG")!.equals(sorted.get("cam1/IMG_0001.JPG")!), "the copy is the boxed image");
+  assert.ok(sorted.get("sorted/empty/cam1/IMG_0002.JPG")!.equals(inputs.get("cam1/IMG_0002.JPG")!));
+  assert.match(sorted.get("README.txt")!.toString("utf8"), /sorted\//);
 });
 
 test("images without boxes are byte-identical; boxed ones are re-encoded and keep their EXIF", async () => {
@@ -156,6 +182,8 @@ test("results.xlsx has real types: camera dates, signed GPS, counts, and a row w
   assert.ok(String(rows.get("cam1/broken.jpg")![column("problem")]).length > 10);
   assert.match(String(rows.get("card.zip")![column("problem")]), /\.\.\/escape\.jpg/);
   assert.equal(workbook.getWorksheet("Detections")!.rowCount, 3, "header + two boxes");
+  assert.equal(first[column("event")], "E00001");
+  assert.equal(workbook.getWorksheet("Events")!.rowCount, 4, "header + three events: the dated photo, and each undated photo on its own");
   assert.ok(workbook.getWorksheet("Summary"));
 });
 
@@ -168,4 +196,13 @@ test("progress counts up to the total, then reports; the summary matches", () =>
   assert.equal(summary.totals.imagesWith["1"], 2);
   assert.equal(summary.run.provider, "cpu");
   assert.ok(summary.zipBytes > 0);
+});
+
+test("uploads named like the zip's own files move aside instead of being lost", () => {
+  assert.equal(awayFromReservedNames("README.txt"), "README (2).txt");
+  assert.equal(awayFromReservedNames("results.XLSX"), "results (2).XLSX");
+  assert.equal(awayFromReservedNames("sorted/animal/IMG_1.JPG"), "sorted (2)/animal/IMG_1.JPG");
+  assert.equal(awayFromReservedNames("Camtrap-DP/media.csv"), "Camtrap-DP (2)/media.csv");
+  assert.equal(awayFromReservedNames("cam1/README.txt"), "cam1/README.txt");
+  assert.equal(awayFromReservedNames("sorted.jpg"), "sorted.jpg");
 });

@@ -16,7 +16,10 @@ import { resultsReadme } from "../outputs/readme.ts";
 import { renderDetections } from "../outputs/render.ts";
 import { ResultsZip } from "../outputs/resultsZip.ts";
 import type { ResultTotals } from "../outputs/resultTotals.ts";
+import { sortedPath } from "../outputs/sortedView.ts";
 import { writeWorkbook } from "../outputs/workbook.ts";
+import { writeCamtrapPackage, type CamtrapOptions, type PackageSummary } from "../camtrapDp/writePackage.ts";
+import { groupEvents, withEvents } from "./events.ts";
 import { chunk, prefetch } from "./prefetch.ts";
 import { ResultSpool } from "./resultSpool.ts";
 import type { ImageMetadata, ImageResult, InputItem, RunInfo } from "./types.ts";
@@ -34,6 +37,12 @@ export interface PipelineOptions {
   total?: number;
   onProgress?: (progress: PipelineProgress) => void;
   onResult?: (result: ImageResult) => void;
+  /** Also place every processed image under sorted/<category>/<path> (default false). */
+  sortedView?: boolean;
+  /** Seconds between images of one event when the camera does not number its bursts (default 60). */
+  eventGapSeconds?: number;
+  /** Camtrap DP export settings: the cameras' UTC offset, coordinates for cameras without GPS. */
+  camtrapDp?: CamtrapOptions;
 }
 
 export interface PipelineProgress {
@@ -69,7 +78,24 @@ interface PreparedItem {
   error?: string;
 }
 
-const REPORT_NAMES = ["results.xlsx", "detections.json", "README.txt"];
+/** Top-level names the results zip keeps for its own files and folders (compared case-insensitively). */
+const RESERVED_TOP_LEVEL = new Set(["results.xlsx", "detections.json", "readme.txt", "camtrap-dp", "sorted"]);
+
+/**
+ * An upload whose top-level name is one of the zip's own moves aside, the way path clashes
+ * are resolved elsewhere: "sorted/a.jpg" -> "sorted (2)/a.jpg", "README.txt" -> "README (2).txt".
+ * The same path is used in the zip, the workbook and detections.json.
+ */
+export function awayFromReservedNames(path: string): string {
+  const [first = "", ...rest] = path.split("/");
+  if (!RESERVED_TOP_LEVEL.has(first.toLowerCase())) return path;
+  if (rest.length > 0) return [`${first} (2)`, ...rest].join("/");
+  const dot = first.lastIndexOf(".");
+  return dot > 0 ? `${first.slice(0, dot)} (2)${first.slice(dot)}` : `${first} (2)`;
+}
+
+/** The Camtrap DP package's folder in the zip (reserved above). */
+const CAMTRAP_DP_FOLDER = "camtrap-dp";
 
 // Every image is decoded once or twice and never again: libvips' operation cache would only
 // keep the last hundred images' buffers alive (hundreds of MB on 12-MP frames).
@@ -100,13 +126,14 @@ export async function runPipeline(
   const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
 
   const prepare = async (item: InputItem): Promise<PreparedItem> => {
-    if (item.kind === "rejected") return { path: item.path, rejected: true, fileSize: 0, metadata: {}, error: item.reason };
+    if (item.kind === "rejected") return { path: awayFromReservedNames(item.path), rejected: true, fileSize: 0, metadata: {}, error: item.reason };
     const { source } = item;
+    const path = awayFromReservedNames(source.path);
     let bytes: Buffer;
     try {
       bytes = await source.read();
     } catch (error) {
-      return { path: source.path, fileSize: source.size, metadata: {}, error: `could not read the file (${messageOf(error)})` };
+      return { path, fileSize: source.size, metadata: {}, error: `could not read the file (${messageOf(error)})` };
     }
     const [metadata, decoded] = await Promise.all([
       timed("metadata", () => readImageMetadata(bytes)),
@@ -117,7 +144,7 @@ export async function runPipeline(
         ),
       ),
     ]);
-    return { path: source.path, bytes, fileSize: bytes.length, metadata, ...decoded };
+    return { path, bytes, fileSize: bytes.length, metadata, ...decoded };
   };
 
   const finish = async (item: PreparedItem, detections: ImageResult["detections"]): Promise<void> => {
@@ -132,7 +159,7 @@ export async function runPipeline(
       fileSize: item.fileSize,
       ...(item.image ? { format: item.image.format } : {}),
     };
-    if (item.bytes && !REPORT_NAMES.includes(item.path)) {
+    if (item.bytes) {
       // Every input that had bytes goes into the zip: boxed when something passed the render
       // threshold, else byte-identical (a broken file too: nothing the user sent is lost).
       const rendered = item.image
@@ -144,6 +171,10 @@ export async function runPipeline(
           )
         : null;
       await timed("zip", () => zip.addBuffer(item.path, rendered ?? item.bytes!, result.format));
+      // The sorted copy goes in now, while the bytes are in memory: at report time they would
+      // have to be read again from the inputs (S3 in the cloud), and the zip cannot be re-read.
+      const sortedName = options.sortedView ? sortedPath(result, { categories, renderThreshold }) : undefined;
+      if (sortedName !== undefined) await timed("zip", () => zip.addBuffer(sortedName, rendered ?? item.bytes!, result.format));
     }
     await spool.add(result);
     progress.processed++;
@@ -185,7 +216,7 @@ export async function runPipeline(
       startedAt,
       completedAt: new Date(),
     };
-    const totals = await timed("reports", () => writeReports(zip, spool, run));
+    const totals = await timed("reports", () => writeReports(zip, spool, run, options));
     const zipBytes = await zip.finish();
     return { run, totals, stageMs, zipBytes, seconds: (Date.now() - startedAt.getTime()) / 1000 };
   } finally {
@@ -193,11 +224,12 @@ export async function runPipeline(
   }
 }
 
-async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo): Promise<ResultTotals> {
+async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo, options: PipelineOptions): Promise<ResultTotals> {
   const scratch = await mkdtemp(join(tmpdir(), "trapline-reports-"));
   try {
+    const grouping = await groupEvents(spool.sorted(), run, options.eventGapSeconds !== undefined ? { gapSeconds: options.eventGapSeconds } : {});
     const workbookPath = join(scratch, "results.xlsx");
-    const totals = await writeWorkbook(spool.sorted(), run, workbookPath);
+    const totals = await writeWorkbook(withEvents(spool.sorted(), grouping), run, workbookPath, { events: grouping.events });
     await zip.addFile("results.xlsx", workbookPath);
     const json = new PassThrough();
     const written = writeDetectionsJson(
@@ -208,7 +240,23 @@ async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo): 
       json,
     );
     await Promise.all([zip.addStream("detections.json", json), written]);
-    await zip.addBuffer("README.txt", Buffer.from(resultsReadme(run, totals)));
+    const folder = CAMTRAP_DP_FOLDER;
+    const camtrap: PackageSummary = await writeCamtrapPackage(
+      (name, data) => (Buffer.isBuffer(data) ? zip.addBuffer(`${folder}/${name}`, data) : zip.addStream(`${folder}/${name}`, data)),
+      () => withEvents(spool.sorted(), grouping),
+      grouping,
+      run,
+      options.camtrapDp,
+    );
+    await zip.addBuffer(
+      "README.txt",
+      Buffer.from(
+        resultsReadme(run, totals, {
+          sortedView: options.sortedView === true,
+          camtrapDp: { folder, ...camtrap, ...(options.camtrapDp?.utcOffset ? { utcOffset: options.camtrapDp.utcOffset } : {}) },
+        }),
+      ),
+    );
     return totals;
   } finally {
     await rm(scratch, { recursive: true, force: true });

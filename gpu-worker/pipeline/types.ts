@@ -39,8 +39,30 @@ export interface ImageMetadata {
   longitude?: number;
   /** Metres above sea level (negative below). */
   altitude?: number;
+  /** What a camera trap wrote in its maker note, when it is one whose format is known. */
+  cameraTrap?: CameraTrapInfo;
   /** Why the metadata could not be read, when it could not. */
   error?: string;
+}
+
+/** Camera-trap fields from a maker note (see gpu-worker/metadata/makerNotes/). */
+export interface CameraTrapInfo {
+  /** The maker-note format that was read, e.g. "Reconyx HyperFire". */
+  format: string;
+  captureTime?: CameraDateTime;
+  /** Ambient temperature in °C, as the camera measured it. */
+  temperatureC?: number;
+  /** What fired the camera, e.g. "Motion Detection", "Time Lapse". */
+  triggerMode?: string;
+  /** Position in the camera's burst: image `index` of `count` (1-based; 0 of 0 on time-lapse frames). */
+  sequence?: { index: number; count: number };
+  /** The camera's own trigger-event counter: images of one burst share it. */
+  eventNumber?: number;
+  moonPhase?: string;
+  batteryVolts?: number;
+  serialNumber?: string;
+  /** The label the user typed into the camera (often the site name). */
+  userLabel?: string;
 }
 
 /** One input image, readable on demand so that memory stays bounded by the batch, not the job. */
@@ -79,6 +101,8 @@ export interface ImageResult {
   fileSize: number;
   /** Decoded format by content ("jpeg", "png", "tiff", "webp"...). */
   format?: string;
+  /** The event (burst) the image belongs to, once events are grouped (gpu-worker/pipeline/events.ts). */
+  event?: string;
 }
 
 /** What was run, for detections.json, the workbook's Summary and README.txt. */

@@ -15,7 +15,9 @@ export type ExifValue =
   | { type: "byte"; value: number[] }
   | { type: "ascii"; value: string }
   | { type: "short"; value: number[] }
-  | { type: "rational"; value: Array<[numerator: number, denominator: number]> };
+  | { type: "rational"; value: Array<[numerator: number, denominator: number]> }
+  /** UNDEFINED (type 7): raw bytes, as MakerNote is written. */
+  | { type: "undefined"; value: Uint8Array };
 
 /** Tag code -> value, per IFD. */
 export interface ExifSpec {
@@ -25,7 +27,7 @@ export interface ExifSpec {
   bigEndian?: boolean;
 }
 
-const TYPE_CODE = { byte: 1, ascii: 2, short: 3, long: 4, rational: 5 } as const;
+const TYPE_CODE = { byte: 1, ascii: 2, short: 3, long: 4, rational: 5, undefined: 7 } as const;
 const EXIF_IFD_POINTER = 0x8769;
 const GPS_IFD_POINTER = 0x8825;
 
@@ -33,6 +35,7 @@ export const ascii = (value: string): ExifValue => ({ type: "ascii", value });
 export const short = (...value: number[]): ExifValue => ({ type: "short", value });
 export const byte = (...value: number[]): ExifValue => ({ type: "byte", value });
 export const rational = (...value: Array<[number, number]>): ExifValue => ({ type: "rational", value });
+export const undefinedBytes = (value: Uint8Array): ExifValue => ({ type: "undefined", value });
 
 /** A plain JPEG (sharp) of the given size with `spec` as its only EXIF. */
 export async function jpegWithExif(spec: ExifSpec, width = 64, height = 48): Promise<Buffer> {
@@ -131,6 +134,7 @@ function valueBytes(value: Entry[1], littleEndian: boolean): Buffer {
     case "ascii":
       return Buffer.from(`${value.value}\0`, "latin1");
     case "byte":
+    case "undefined":
       return Buffer.from(value.value);
     case "short":
     case "long": {
