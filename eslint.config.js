@@ -3,7 +3,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "test-artifacts/", "bench/output/", "cdk.out/", "web/dist/"] },
+  { ignores: ["node_modules/", "**/dist/", "test-artifacts/", "bench/output/", "cdk.out/"] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -1,0 +1,88 @@
+// The page's only door to the Trapline API. Every failure becomes an ApiError whose message a
+// person can act on: the server's own message when it sent one, plain words when it is down.
+import type { CreatedJob, FileToSend, JobView } from "./types.ts";
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  readonly code: string;
+  /** HTTP status, or 0 when the server could not be reached. */
+  readonly status: number;
+  constructor(code: string, message: string, status: number) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export const UNREACHABLE_MESSAGE =
+  "Cannot reach the Trapline server. Check your internet connection; if it works, the service may be down for a moment.";
+
+export interface SignedRequest {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+export class Api {
+  readonly baseUrl: string;
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
+
+  createJob(email: string, files: FileToSend[]): Promise<CreatedJob> {
+    return this.#json<CreatedJob>("POST", "/api/jobs", { email, files });
+  }
+
+  submitJob(jobId: string): Promise<JobView> {
+    return this.#json<JobView>("POST", `/api/jobs/${encodeURIComponent(jobId)}/submit`, {});
+  }
+
+  getJob(jobId: string, signal?: AbortSignal): Promise<JobView> {
+    return this.#json<JobView>("GET", `/api/jobs/${encodeURIComponent(jobId)}`, undefined, signal);
+  }
+
+  /** A link that always redirects to a freshly signed download. */
+  downloadRedirectUrl(jobId: string): string {
+    return `${this.baseUrl}/api/jobs/${encodeURIComponent(jobId)}/download`;
+  }
+
+  /** POST/GET/DELETE on one of the job's multipart helper routes (`uploads/...`). */
+  uploadsHelper<T>(method: "GET" | "POST" | "DELETE", jobId: string, path: string, body?: unknown): Promise<T> {
+    return this.#json<T>(method, `/api/jobs/${encodeURIComponent(jobId)}/uploads/${path}`, body);
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json", accept: "application/json" },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ?? null,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ApiError("unreachable", UNREACHABLE_MESSAGE, 0);
+    }
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text === "" ? null : JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    if (!response.ok) throw errorFrom(response.status, parsed);
+    if (parsed === null) throw new ApiError("bad_response", "The server sent an answer the page cannot read. Try again in a minute.", response.status);
+    return parsed as T;
+  }
+}
+
+function errorFrom(status: number, body: unknown): ApiError {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (error && typeof error.message === "string") {
+    return new ApiError(typeof error.code === "string" ? error.code : `http_${status}`, error.message, status);
+  }
+  if (status === 404) return new ApiError("not_found", "The server does not know this job. Check the link, or start a new upload.", status);
+  if (status === 429) return new ApiError("rate_limited", "Too many jobs from here in the last hour. Wait a while and try again.", status);
+  if (status >= 500) return new ApiError(`http_${status}`, "The Trapline server had a problem. Try again in a minute.", status);
+  return new ApiError(`http_${status}`, `The server refused the request (HTTP ${status}).`, status);
+}
