@@ -1,0 +1,183 @@
+// Faults, end to end, on a private redis-server (spare port, append-only file in a temp folder,
+// so a restart keeps the records as a managed Redis would): the worker process SIGKILLed
+// mid-job and started again, and Redis dropped and restored under a running job.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startFauxqs } from "fauxqs";
+import { Redis } from "ioredis";
+import { outputPrefix } from "../../core/keys.ts";
+import { photo } from "./photos.ts";
+import { api, downloadZip, startTestStack, submitJob, until, waitForStatus, type JobStatusView } from "./stack.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+let redisDir: string;
+let redisPort: number;
+let redisServer: ChildProcess | undefined;
+let redisUrl: string;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRedis(): Promise<void> {
+  redisServer = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", redisDir], { stdio: "ignore" });
+  const probe = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  probe.on("error", () => {});
+  await until("redis-server to answer", async () => {
+    try {
+      await probe.connect();
+      return (await probe.ping()) === "PONG";
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  probe.disconnect();
+}
+
+async function killRedis(): Promise<void> {
+  const server = redisServer;
+  redisServer = undefined;
+  if (!server || server.exitCode !== null) return;
+  server.kill("SIGKILL");
+  await once(server, "exit");
+}
+
+before(async () => {
+  redisDir = await mkdtemp(join(tmpdir(), "trapline-redis-"));
+  redisPort = await freePort();
+  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  await startRedis();
+});
+
+after(async () => {
+  await killRedis();
+  await rm(redisDir, { recursive: true, force: true });
+});
+
+/** 30 frames of 2000x1500 with an animal: a few seconds of work for the tiny model on 2 cores. */
+async function longJob(): Promise<Array<{ name: string; bytes: Buffer }>> {
+  const frame = await photo({ left: 500, top: 375, width: 1000, height: 750 }, { width: 2000, height: 1500 });
+  return Array.from({ length: 30 }, (_, i) => ({ name: `cam/IMG_${String(i).padStart(4, "0")}.JPG`, bytes: frame }));
+}
+
+test("a worker process killed mid-job (SIGKILL): the next one redoes the job, ending with one complete result", async () => {
+  // Its own emulator here, to reach the dead worker's message (below).
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const stack = await startTestStack({ REDIS_URL: redisUrl, AWS_ENDPOINT_URL: `http://127.0.0.1:${fauxqs.port}` }, { worker: false });
+  const spawnWorker = () => {
+    const child = spawn(process.execPath, [join(ROOT, "gpu-worker", "main.ts")], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL: stack.awsEndpoint,
+        AWS_ACCESS_KEY_ID: "test",
+        AWS_SECRET_ACCESS_KEY: "test",
+        AWS_REGION: stack.config.AWS_REGION,
+        QUEUE_URL: stack.queueUrl,
+        QUEUE_NAME: stack.config.QUEUE_NAME,
+        DLQ_NAME: stack.config.DLQ_NAME,
+        BUCKET: stack.config.BUCKET,
+        REDIS_URL: redisUrl,
+        MODEL: stack.modelPath,
+        PROVIDER: "cpu",
+        BATCH_SIZE: "2",
+        MAX_RECEIVES: "3",
+        VISIBILITY_SECONDS: "30",
+        WORKER_GRACE_SECONDS: "0",
+        TMPDIR: stack.dir,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    return { child, output: () => output };
+  };
+  let worker = spawnWorker();
+  try {
+    // Straight to fauxqs, which sends no CORS headers (fetch here is not a browser).
+    const { jobId } = await submitJob(stack.url, await longJob(), { checkCors: false });
+    await until("the first worker to be part-way", async () => {
+      const view = await api<JobStatusView>(stack.url, `/api/jobs/${jobId}`);
+      return view.json.status === "processing" && view.json.progress.processed >= 4;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; worker said:\n${worker.output()}`);
+    });
+    worker.child.kill("SIGKILL");
+    await once(worker.child, "exit");
+
+    // The message is still in flight under the dead worker's receipt. Rather than wait out the
+    // 30 s visibility timeout, fast-forward it: what SQS does when the timeout ends.
+    const inflight = fauxqs.inspectQueue(stack.config.QUEUE_NAME)!.messages.inflight;
+    assert.equal(inflight.length, 1);
+    await stack.clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: stack.queueUrl, ReceiptHandle: inflight[0]!.receiptHandle, VisibilityTimeout: 0 }));
+
+    worker = spawnWorker();
+    const done = await waitForStatus(stack.url, jobId, "done", 60_000);
+    assert.equal(done.result?.images, 30);
+    const job = await stack.store.get(jobId);
+    assert.equal(job?.attempts, 2, worker.output());
+    const zip = await downloadZip(done.downloadUrl!, stack.dir);
+    assert.equal([...zip.keys()].filter((name) => name.startsWith("cam/")).length, 30, "every image, once");
+    assert.ok(zip.has("results.xlsx") && zip.has("detections.json") && zip.has("README.txt"));
+    const objects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: outputPrefix(jobId) }));
+    assert.equal(objects.KeyCount, 1, "one result object");
+    await until("the message to be deleted", () => Promise.resolve(fauxqs.inspectQueue(stack.config.QUEUE_NAME)!.messages.inflight.length === 0));
+
+    worker.child.kill("SIGTERM");
+    const [code] = (await once(worker.child, "exit")) as [number | null];
+    assert.equal(code, 0, worker.output());
+    assert.match(worker.output(), /SIGTERM: no new jobs will be taken/);
+  } finally {
+    if (worker.child.exitCode === null) worker.child.kill("SIGKILL");
+    await stack.close();
+    await fauxqs.stop();
+  }
+});
+
+test("Redis dropped under a running job: the API answers 503, the worker waits, and the job finishes once Redis is back", async () => {
+  const stack = await startTestStack({ REDIS_URL: redisUrl });
+  try {
+    const { jobId } = await submitJob(stack.url, await longJob());
+    await until("the job to be part-way", async () => {
+      const view = await api<JobStatusView>(stack.url, `/api/jobs/${jobId}`);
+      return view.json.status === "processing" && view.json.progress.processed >= 2;
+    });
+    await killRedis();
+
+    const status = await api<{ error: { code: string; message: string } }>(stack.url, `/api/jobs/${jobId}`);
+    assert.equal(status.status, 503);
+    assert.ok(status.json.error.code && status.json.error.message);
+    const create = await api<{ error: { code: string } }>(stack.url, "/api/jobs", {
+      method: "POST",
+      body: JSON.stringify({ email: "ranger@example.org", files: [{ name: "a.jpg", size: 10 }] }),
+    });
+    assert.equal(create.status, 503);
+    await sleep(1500);
+
+    await startRedis();
+    const done = await waitForStatus(stack.url, jobId, "done", 60_000);
+    assert.equal(done.result?.images, 30);
+    assert.equal((await stack.store.get(jobId))?.attempts, 1, "the same attempt carried on");
+    assert.ok(stack.lines.some((line) => /Redis/.test(line)), stack.lines.join("\n"));
+
+    // And the worker takes new jobs as before.
+    const next = await submitJob(stack.url, [{ name: "a.jpg", bytes: await photo() }]);
+    await waitForStatus(stack.url, next.jobId, "done");
+  } finally {
+    await stack.close();
+  }
+});
