@@ -184,10 +184,10 @@ export async function runPipeline(
     options.onProgress?.({ ...progress });
   };
 
+  let finishing: Promise<void> = Promise.resolve();
   try {
     const batchSize = detector.maxBatch;
     const prepared = prefetch(inputs, batchSize * 2, prepare);
-    let finishing: Promise<void> = Promise.resolve();
     for await (const batch of chunk(prepared, batchSize)) {
       const decoded = batch.filter((item) => item.image);
       const detecting = timed("inference", () => detector.detect(decoded.map((item) => item.image!), outputThreshold));
@@ -220,6 +220,8 @@ export async function runPipeline(
     const zipBytes = await zip.finish();
     return { run, totals, stageMs, zipBytes, seconds: (Date.now() - startedAt.getTime()) / 1000 };
   } finally {
+    // On an error, the batch being finished still writes to the spool: let it settle first.
+    await finishing.catch(() => {});
     await spool.dispose();
   }
 }
