@@ -1,0 +1,64 @@
+// Fixed-window rate limits kept in Redis, so every API instance (and Lambda container) counts
+// together: N job creations per client IP and per email per hour.
+import type { RedisClient } from "./jobStore.ts";
+import { StoreUnavailableError } from "./jobStore.ts";
+import { redisKeys } from "./keys.ts";
+
+export type RateLimitKind = "ip" | "email";
+
+export interface RateLimitVerdict {
+  allowed: boolean;
+  /** Requests counted in this window, this one included. */
+  count: number;
+  /** Seconds until the window resets (what Retry-After should say when refused). */
+  retryAfterSeconds: number;
+}
+
+// Lua: count one request; the first in a window sets the window's expiry. KEYS[1] counter, ARGV[1] ttl.
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+`;
+
+export interface RateLimiterOptions {
+  /** Requests allowed per subject per window. */
+  limit: number;
+  windowSeconds?: number;
+  now?: () => number;
+}
+
+export class RateLimiter {
+  readonly #redis: RedisClient;
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+
+  constructor(redis: RedisClient, options: RateLimiterOptions) {
+    this.#redis = redis;
+    this.#limit = options.limit;
+    this.#windowMs = (options.windowSeconds ?? 3600) * 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Counts one request by `subject` and says whether it is within the limit. */
+  async hit(kind: RateLimitKind, subject: string): Promise<RateLimitVerdict> {
+    const now = this.#now();
+    const window = Math.floor(now / this.#windowMs);
+    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * this.#windowMs - now) / 1000));
+    const key = redisKeys.rateLimit(kind, normalise(kind, subject), window);
+    let count: number;
+    try {
+      // The key outlives its window by a little, so a slow clock on another instance still counts.
+      count = Number(await this.#redis.eval(HIT_SCRIPT, 1, key, String(Math.ceil(this.#windowMs / 1000) + 60)));
+    } catch (error) {
+      if (error instanceof Error && error.name === "ReplyError") throw error;
+      throw new StoreUnavailableError(`The rate-limit store (Redis) is unavailable: ${String(error)}`, { cause: error });
+    }
+    return { allowed: count <= this.#limit, count, retryAfterSeconds };
+  }
+}
+
+function normalise(kind: RateLimitKind, subject: string): string {
+  return kind === "email" ? subject.trim().toLowerCase() : subject;
+}

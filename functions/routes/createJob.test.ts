@@ -1,0 +1,140 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { MiB, startApiHarness } from "../../test/helpers/apiHarness.ts";
+import type { ApiBody, ApiHarness } from "../../test/helpers/apiHarness.ts";
+
+const GiB = 1024 * MiB;
+
+describe("POST /api/jobs", () => {
+  let api: ApiHarness;
+  before(async () => {
+    api = await startApiHarness({ MAX_FILES: "5", MAX_FILE_BYTES: String(200 * GiB), MAX_TOTAL_BYTES: String(300 * GiB), RATE_LIMIT_PER_HOUR: "1000" });
+  });
+  after(async () => api.stop());
+
+  const ok = { email: "ranger@example.org", files: [{ name: "a.jpg", size: 10, type: "image/jpeg" }] };
+
+  async function expect400(body: unknown, code: string, message?: RegExp) {
+    const response = await api.call("POST", "/api/jobs", body);
+    assert.equal(response.status, 400, JSON.stringify(response.json));
+    assert.equal(response.json.error.code, code, JSON.stringify(response.json));
+    assert.equal(typeof response.json.error.message, "string");
+    assert.ok(!/\bat \w+ \(|\.ts:\d+/.test(response.json.error.message), "no stack trace");
+    if (message) assert.match(response.json.error.message, message);
+  }
+
+  test("bad bodies get 400 with a code and a message naming the problem", async () => {
+    await expect400("{not json", "invalid_json");
+    await expect400({ ...ok, email: "not-an-email" }, "invalid_email", /email/);
+    await expect400({ files: ok.files }, "invalid_email");
+    await expect400({ ...ok, files: [] }, "no_files", /at least one/);
+    await expect400({ email: ok.email }, "no_files");
+    await expect400({ ...ok, files: [{ name: "a.jpg", size: -1 }] }, "invalid_file");
+    await expect400({ ...ok, files: [{ name: "a.jpg", size: 1.5 }] }, "invalid_file");
+    await expect400({ ...ok, options: { renderThreshold: 2 } }, "invalid_options");
+    await expect400({ ...ok, files: Array.from({ length: 6 }, (_, i) => ({ name: `${i}.jpg`, size: 1 })) }, "too_many_files", /at most 5 files/);
+    await expect400({ ...ok, files: [{ name: "huge.zip", size: 201 * GiB }] }, "file_too_large", /huge\.zip.*201 GiB.*200 GiB/);
+    await expect400(
+      { ...ok, files: [{ name: "a.zip", size: 150 * GiB }, { name: "b.zip", size: 151 * GiB }] },
+      "total_too_large",
+      /301 GiB.*300 GiB/,
+    );
+    await expect400({ ...ok, files: [{ name: "../../etc/passwd", size: 1 }] }, "unsafe_name", /"\.\.\/\.\.\/etc\/passwd".*"\.\."/);
+    await expect400({ ...ok, files: [{ name: "cam\\..\\..\\x.jpg", size: 1 }] }, "unsafe_name", /goes up a folder/);
+    await expect400({ ...ok, files: [{ name: "/abs/x.jpg", size: 1 }] }, "unsafe_name", /absolute/);
+    await expect400({ ...ok, files: [{ name: "C:x.jpg", size: 1 }] }, "unsafe_name", /drive letter/);
+    await expect400({ ...ok, files: [{ name: "bad\nname.jpg", size: 1 }] }, "unsafe_name", /"bad\\nname\.jpg".*control characters/);
+    await expect400({ ...ok, files: [{ name: "a//b.jpg", size: 1 }, { name: "a/./b.jpg", size: 1 }] }, "duplicate_name", /"a\/b\.jpg"/);
+  });
+
+  test("names are made safe, keys chosen by the server, and a PUT signs exactly its content-type", async () => {
+    const response = await api.call("POST", "/api/jobs", {
+      email: "ranger@example.org",
+      files: [
+        { name: "cam1\\sub//IMG_1.JPG", size: 10, type: "image/jpeg" },
+        { name: "no-type.bin", size: 0 },
+        { name: "odd-type.jpg", size: 1, type: "image/jpeg\r\nx-evil: 1" },
+      ],
+    });
+    assert.equal(response.status, 201, JSON.stringify(response.json));
+    const [first, second, third] = response.json.uploads as [ApiBody["uploads"][number], ApiBody["uploads"][number], ApiBody["uploads"][number]];
+    assert.equal(first.name, "cam1/sub/IMG_1.JPG");
+    const url = new URL(first.url);
+    assert.equal(url.pathname, `/${api.aws.config.BUCKET}/jobs/${response.json.jobId}/input/cam1/sub/IMG_1.JPG`);
+    assert.equal(url.searchParams.get("X-Amz-SignedHeaders"), "content-type;host");
+    assert.deepEqual(first.headers, { "content-type": "image/jpeg" });
+    assert.deepEqual(second.headers, { "content-type": "application/octet-stream" });
+    assert.deepEqual(third.headers, { "content-type": "application/octet-stream" });
+    const files = await api.store.getFiles(response.json.jobId);
+    const prefix = `jobs/${response.json.jobId}/input/`;
+    assert.deepEqual(
+      files?.map((file) => [file.name, file.key, file.method]),
+      [
+        ["cam1/sub/IMG_1.JPG", `${prefix}cam1/sub/IMG_1.JPG`, "PUT"],
+        ["no-type.bin", `${prefix}no-type.bin`, "PUT"],
+        ["odd-type.jpg", `${prefix}odd-type.jpg`, "PUT"],
+      ],
+    );
+    const job = await api.store.get(response.json.jobId);
+    assert.equal(job?.status, "uploading");
+    assert.equal(job?.fileCount, 3);
+    assert.equal(job?.totalBytes, 11);
+  });
+
+  test("a very large file gets bigger parts (at most 10,000) and its first part URLs; the rest are signed on request", async () => {
+    const size = 100 * GiB;
+    const response = await api.call("POST", "/api/jobs", { email: "ranger@example.org", files: [{ name: "season.zip", size }] });
+    assert.equal(response.status, 201);
+    const { multipart } = response.json.uploads[0]!;
+    assert.ok(multipart.partSize > 5 * MiB && multipart.partSize % MiB === 0, String(multipart.partSize));
+    assert.ok(multipart.partCount <= 10_000 && multipart.partCount * multipart.partSize >= size);
+    assert.equal(multipart.parts.length, 100);
+    const last = multipart.partCount;
+    const more = await api.call("POST", `/api/jobs/${response.json.jobId}/uploads/${encodeURIComponent(multipart.uploadId)}/sign`, { partNumbers: [101, last] });
+    assert.equal(more.status, 200, JSON.stringify(more.json));
+    assert.deepEqual(more.json.parts.map((part) => part.partNumber), [101, last]);
+    assert.match(more.json.parts[1]!.url, new RegExp(`partNumber=${last}`));
+  });
+
+  test("the response is the documented shape", async () => {
+    const response = await api.call("POST", "/api/jobs", { ...ok, options: { renderThreshold: 0.4 } });
+    assert.equal(response.status, 201);
+    assert.deepEqual(Object.keys(response.json).sort(), ["expiresAt", "jobId", "uploads"]);
+    assert.deepEqual(Object.keys(response.json.uploads[0]!).sort(), ["headers", "method", "name", "url"]);
+    assert.deepEqual((await api.store.get(response.json.jobId))?.options, { renderThreshold: 0.4 });
+  });
+});
+
+describe("rate limits", () => {
+  let api: ApiHarness;
+  before(async () => {
+    // Loopback is one address, so the test names each client in a header instead.
+    api = await startApiHarness({ RATE_LIMIT_PER_HOUR: "2" }, { clientIp: (c) => c.req.header("x-test-client") });
+  });
+  after(async () => api.stop());
+
+  const create = (email: string, client: string) => api.call("POST", "/api/jobs", { email, files: [{ name: "a.jpg", size: 1 }] }, { "x-test-client": client });
+
+  test("per email, whatever the client", async () => {
+    assert.equal((await create("a@example.org", "198.51.100.1")).status, 201);
+    assert.equal((await create("A@example.org", "198.51.100.2")).status, 201);
+    const refused = await create("a@example.org", "198.51.100.3");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.json.error.code, "rate_limited");
+    assert.match(refused.json.error.message, /at most 2/);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    assert.ok(retryAfter >= 1 && retryAfter <= 3600, String(retryAfter));
+  });
+
+  test("per client IP, whatever the email", async () => {
+    assert.equal((await create("b1@example.org", "203.0.113.7")).status, 201);
+    assert.equal((await create("b2@example.org", "203.0.113.7")).status, 201);
+    assert.equal((await create("b3@example.org", "203.0.113.7")).status, 429);
+    assert.equal((await create("b4@example.org", "203.0.113.8")).status, 201);
+  });
+
+  test("bad bodies are refused before they count", async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await api.call("POST", "/api/jobs", { email: "c@example.org" }, { "x-test-client": "192.0.2.1" })).status, 400);
+    assert.equal((await create("c@example.org", "192.0.2.1")).status, 201);
+  });
+});

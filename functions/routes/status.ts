@@ -1,0 +1,23 @@
+// GET /api/jobs/<id>: where the job stands. GET /api/jobs/<id>/download: 302 to a fresh
+// presigned GET of the result (404 until the job is done).
+import { Hono } from "hono";
+import { ApiError } from "../errors.ts";
+import { findJob } from "../jobView.ts";
+import type { AppDeps } from "../types.ts";
+
+export function statusRoutes(deps: AppDeps): Hono {
+  return new Hono()
+    .get("/api/jobs/:id", async (c) => {
+      const { view } = await findJob(deps, c.req.param("id"));
+      // Progress changes by the second: never cache.
+      return c.json(view, 200, { "Cache-Control": "no-store" });
+    })
+    .get("/api/jobs/:id/download", async (c) => {
+      const { view } = await findJob(deps, c.req.param("id"));
+      if (!view.downloadUrl) {
+        throw new ApiError(404, "not_ready", `The results are not ready: the job is ${view.status}.${view.status === "failed" && view.error ? ` ${view.error}` : ""}`);
+      }
+      c.header("Cache-Control", "no-store");
+      return c.redirect(view.downloadUrl, 302);
+    });
+}

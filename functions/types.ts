@@ -1,0 +1,20 @@
+// What the API needs from the outside world; the entry points (node.ts, lambda.ts, tests) build it.
+import type { Context } from "hono";
+import type { AwsClients } from "../core/aws.ts";
+import type { Config } from "../core/config.ts";
+import type { JobStore } from "../core/jobStore.ts";
+import type { RateLimiter } from "../core/rateLimit.ts";
+
+export interface AppDeps {
+  config: Config;
+  store: JobStore;
+  aws: AwsClients;
+  /** Defaults to a RateLimiter on the store's Redis with RATE_LIMIT_PER_HOUR. */
+  rateLimiter?: RateLimiter;
+  /** The caller's IP as the runtime knows it; defaults to the first X-Forwarded-For entry. */
+  clientIp?: (c: Context) => string | undefined;
+  /** A folder with the built web page (index.html and assets), served at / when given. */
+  staticDir?: string;
+  /** Where errors and notices go; defaults to console.error. */
+  log?: (message: string) => void;
+}

@@ -1,0 +1,116 @@
+// Request bodies: zod schemas for their shape, then the limits and names that need config or
+// context, each failure a 400 with its own code and a message naming the offending value.
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Config } from "../core/config.ts";
+import { toSafeRelativePath } from "../gpu-worker/inputs/safePath.ts";
+import { ApiError } from "./errors.ts";
+
+/** Longest file name accepted before normalising (safePath caps the result at 900 bytes). */
+const MAX_RAW_NAME_LENGTH = 2048;
+/** A MIME type that is safe to sign into a Content-Type header. */
+const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+/** Most part URLs signed in one request. */
+export const MAX_PARTS_PER_SIGN = 1000;
+/** S3's hard limit on parts per multipart upload. */
+export const S3_MAX_PARTS = 10_000;
+
+const threshold = z.number().min(0).max(1);
+
+export const CreateJobBody = z.object({
+  email: z.email({ error: "email: give an email address we can write to, like ranger@example.org" }).max(254),
+  files: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(MAX_RAW_NAME_LENGTH),
+        size: z.number().int().min(0),
+        type: z.string().max(255).optional(),
+      }),
+    )
+    .min(1, { error: "files: choose at least one photo or zip to upload" }),
+  options: z.object({ renderThreshold: threshold.optional(), outputThreshold: threshold.optional() }).optional(),
+});
+export type CreateJobBody = z.infer<typeof CreateJobBody>;
+
+export const SignPartsBody = z.object({
+  partNumbers: z.array(z.number().int().min(1).max(S3_MAX_PARTS)).min(1).max(MAX_PARTS_PER_SIGN),
+});
+
+/** Uppy hands parts as {PartNumber, ETag}; our own plan says {partNumber, etag}. Both are accepted. */
+const CompletedPart = z.union([
+  z.object({ PartNumber: z.number().int().min(1).max(S3_MAX_PARTS), ETag: z.string().min(1) }),
+  z.object({ partNumber: z.number().int().min(1).max(S3_MAX_PARTS), etag: z.string().min(1) }).transform((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
+]);
+export const CompleteUploadBody = z.object({ parts: z.array(CompletedPart).min(1).max(S3_MAX_PARTS) });
+
+/** Which field a zod issue is about decides the error code, so clients can react per problem. */
+function codeFor(path: readonly PropertyKey[]): string {
+  if (path[0] === "email") return "invalid_email";
+  if (path[0] === "files" && path.length === 1) return "no_files";
+  if (path[0] === "files") return "invalid_file";
+  if (path[0] === "options") return "invalid_options";
+  return "invalid_request";
+}
+
+/** Reads the JSON body and validates it; 400 with a code and a readable message when it does not fit. */
+export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ApiError(400, "invalid_json", "The request body must be JSON (Content-Type: application/json).");
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.map(String).join(".");
+  const message = issue.message.includes(":") ? issue.message : `${where || "body"}: ${issue.message}`;
+  throw new ApiError(400, codeFor(issue.path), message);
+}
+
+export interface CheckedFile {
+  /** The user's name made safe (gpu-worker/inputs/safePath.ts); the key is built from it. */
+  name: string;
+  size: number;
+  type: string;
+}
+
+/** Limits, safe names and duplicates for a job's file list; throws a 400 ApiError naming the problem. */
+export function checkFiles(files: CreateJobBody["files"], config: Pick<Config, "MAX_FILES" | "MAX_FILE_BYTES" | "MAX_TOTAL_BYTES">): CheckedFile[] {
+  if (files.length > config.MAX_FILES) {
+    throw new ApiError(400, "too_many_files", `A job can hold at most ${config.MAX_FILES} files; this one lists ${files.length}. Zip folders together, or split the upload into several jobs.`);
+  }
+  const seen = new Map<string, string>();
+  let total = 0;
+  const checked: CheckedFile[] = [];
+  for (const file of files) {
+    const safe = toSafeRelativePath(file.name);
+    if (!safe.ok) throw new ApiError(400, "unsafe_name", `The file name ${JSON.stringify(file.name)} cannot be used: the path ${safe.problem}.`);
+    if (file.size > config.MAX_FILE_BYTES) {
+      throw new ApiError(400, "file_too_large", `"${safe.path}" is ${formatBytes(file.size)}; the largest file accepted is ${formatBytes(config.MAX_FILE_BYTES)}.`);
+    }
+    const earlier = seen.get(safe.path);
+    if (earlier !== undefined) {
+      throw new ApiError(400, "duplicate_name", `${JSON.stringify(file.name)} and ${JSON.stringify(earlier)} would both be stored as "${safe.path}"; rename one of them.`);
+    }
+    seen.set(safe.path, file.name);
+    total += file.size;
+    checked.push({ name: safe.path, size: file.size, type: file.type && MIME_TYPE.test(file.type) ? file.type : DEFAULT_CONTENT_TYPE });
+  }
+  if (total > config.MAX_TOTAL_BYTES) {
+    throw new ApiError(400, "total_too_large", `These files add up to ${formatBytes(total)}; one job takes at most ${formatBytes(config.MAX_TOTAL_BYTES)}. Split them into several jobs.`);
+  }
+  return checked;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

@@ -1,0 +1,109 @@
+// The API over real HTTP for tests: fauxqs on loopback, Redis under a random key prefix, and
+// the app served by functions/node.ts on a free port.
+import { JobStore } from "../../core/jobStore.ts";
+import { RateLimiter } from "../../core/rateLimit.ts";
+import { startApiServer } from "../../functions/node.ts";
+import type { ApiServer } from "../../functions/node.ts";
+import type { AppDeps } from "../../functions/types.ts";
+import { startLocalAws } from "./localAws.ts";
+import type { LocalAws } from "./localAws.ts";
+import { testRedis } from "./redis.ts";
+import type { TestRedis } from "./redis.ts";
+
+export const MiB = 1024 * 1024;
+
+/**
+ * Response bodies as tests read them: every field any route may answer, declared present so tests
+ * can reach in without casts (a field a route did not send is undefined and fails the assertion).
+ */
+export interface ApiBody {
+  error: {
+    code: string;
+    message: string;
+    missing: string[];
+    extra: string[];
+    wrongSize: { name: string; expected: number; actual: number }[];
+  };
+  jobId: string;
+  expiresAt: string;
+  uploads: {
+    name: string;
+    method: "PUT" | "multipart";
+    url: string;
+    headers: Record<string, string>;
+    multipart: { uploadId: string; key: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] };
+  }[];
+  parts: { partNumber: number; url: string }[];
+  name: string;
+  status: string;
+  progress: { processed: number; total: number };
+  queuePosition: number | null;
+  etaSeconds: number | null;
+  createdAt: string;
+  queuedAt: string;
+  startedAt: string;
+  result: { images: number; failed: number; bytes: number };
+  downloadUrl: string;
+  downloadExpiresAt: string;
+  ok: boolean;
+  redis: string;
+  s3: string;
+  sqs: string;
+}
+
+export interface ApiHarness {
+  url: string;
+  aws: LocalAws;
+  redis: TestRedis;
+  store: JobStore;
+  deps: AppDeps;
+  server: ApiServer;
+  /** fetch against the API with a JSON body. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: ApiBody; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/** Small multipart settings by default (S3's 5 MiB minimum part, fauxqs's 11 MiB body cap). */
+export async function startApiHarness(env: Record<string, string> = {}, extra: Partial<AppDeps> = {}): Promise<ApiHarness> {
+  const aws = await startLocalAws({ MULTIPART_THRESHOLD_BYTES: String(6 * MiB), PART_BYTES: String(5 * MiB), ...env });
+  const redis = testRedis();
+  const store = new JobStore(redis.redis, { retentionDays: aws.config.RETENTION_DAYS });
+  const deps: AppDeps = {
+    config: aws.config,
+    store,
+    aws: aws.clients,
+    rateLimiter: new RateLimiter(redis.redis, { limit: aws.config.RATE_LIMIT_PER_HOUR }),
+    log: () => {},
+    ...extra,
+  };
+  const server = await startApiServer(deps, 0);
+  return {
+    url: server.url,
+    aws,
+    redis,
+    store,
+    deps,
+    server,
+    async call(method, path, body, headers = {}) {
+      const response = await fetch(server.url + path, {
+        method,
+        headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+        redirect: "manual",
+      });
+      const text = await response.text();
+      let json: unknown = null;
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        json = text;
+      }
+      return { status: response.status, json: json as ApiBody, headers: response.headers };
+    },
+    async stop() {
+      await server.close();
+      await aws.stop();
+      await redis.cleanup();
+    },
+  };
+}
