@@ -10,17 +10,9 @@ import type { ImageResult, RunInfo } from "../pipeline/types.ts";
 import { checkUtcOffset, withOffset } from "./timestamps.ts";
 import { parseCsv, validateCamtrapPackage } from "./validatePackage.ts";
 import { writeCamtrapPackage, type CamtrapOptions, type PackageSink } from "./writePackage.ts";
+import { sampleRun } from "../../test/helpers/sampleRun.ts";
 
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  modelId: "md_v5a.0.0",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cpu",
-  startedAt: new Date("2026-03-01T10:00:00Z"),
-  completedAt: new Date("2026-03-01T10:01:30Z"),
-};
+const run: RunInfo = sampleRun();
 
 const clock = (text: string) => {
   const [y, mo, d, h, mi, s] = text.split(/[: ]/).map(Number) as [number, number, number, number, number, number];

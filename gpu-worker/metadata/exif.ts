@@ -6,6 +6,7 @@ import exifr from "exifr";
 import sharp from "sharp";
 import type { CameraDateTime, ImageMetadata } from "../pipeline/types.ts";
 import { readCameraTrapMakerNote } from "./makerNotes/index.ts";
+import { wallClockDate } from "./wallClock.ts";
 
 // Tag codes from the EXIF 2.32 spec (CIPA DC-008), tables 4, 7 and 14. Picking by code lets
 // exifr stop once it has these and skip every other tag, UserComment included. MakerNote comes
@@ -203,18 +204,8 @@ export function parseCameraDateTime(text: string): CameraDateTime | "unknown" | 
   const minute = Number(parts.minute);
   const second = Number(parts.second ?? 0);
   const milliseconds = Number((parts.fraction ?? "").padEnd(3, "0").slice(0, 3));
-  // Four-digit years only: Date.UTC reads 0-99 as 1900-1999, and no camera is older than 1000.
-  if (year < 1000) return undefined;
-  const wallClock = new Date(Date.UTC(year, month - 1, day, hour, minute, second, milliseconds));
-  // Date.UTC rolls out-of-range fields over (month 13 becomes January); a real date survives unchanged.
-  const unchanged =
-    wallClock.getUTCFullYear() === year &&
-    wallClock.getUTCMonth() === month - 1 &&
-    wallClock.getUTCDate() === day &&
-    wallClock.getUTCHours() === hour &&
-    wallClock.getUTCMinutes() === minute &&
-    wallClock.getUTCSeconds() === second;
-  return unchanged ? { text, wallClock } : undefined;
+  const wallClock = wallClockDate(year, month, day, hour, minute, second, milliseconds);
+  return wallClock ? { text, wallClock } : undefined;
 }
 
 /**

@@ -4,17 +4,9 @@ import { PassThrough, Writable } from "node:stream";
 import { text } from "node:stream/consumers";
 import type { ImageResult, RunInfo } from "../pipeline/types.ts";
 import { megadetectorVersion, mdTimestamp, writeDetectionsJson } from "./detectionsJson.ts";
+import { sampleRun } from "../../test/helpers/sampleRun.ts";
 
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  modelId: "md_v5a.0.0",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cpu",
-  startedAt: new Date("2026-03-01T10:00:00.250Z"),
-  completedAt: new Date("2026-03-01T10:05:07.900Z"),
-};
+const run: RunInfo = sampleRun({ startedAt: new Date("2026-03-01T10:00:00.250Z"), completedAt: new Date("2026-03-01T10:05:07.900Z") });
 
 /** The parts of an MD batch file these tests read. */
 interface MdBatchFile {

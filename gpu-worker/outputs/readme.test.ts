@@ -3,17 +3,9 @@ import assert from "node:assert/strict";
 import type { ImageResult, RunInfo } from "../pipeline/types.ts";
 import { README_WIDTH, resultsReadme, wrap } from "./readme.ts";
 import { createTotals, tallyImage } from "./resultTotals.ts";
+import { sampleRun } from "../../test/helpers/sampleRun.ts";
 
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  modelId: "md_v5a.0.0",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cuda",
-  startedAt: new Date("2026-03-01T10:00:00Z"),
-  completedAt: new Date("2026-03-01T10:01:30Z"),
-};
+const run: RunInfo = sampleRun({ provider: "cuda" });
 
 function totalsFor(images: ImageResult[], info = run) {
   const totals = createTotals(info);

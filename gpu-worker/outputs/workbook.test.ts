@@ -9,17 +9,9 @@ import ExcelJS from "exceljs";
 import { groupEvents, withEvents } from "../pipeline/events.ts";
 import type { ImageResult, RunInfo } from "../pipeline/types.ts";
 import { forgetFormulae, mapUrl, writeWorkbook, zipEntryBacklog } from "./workbook.ts";
+import { sampleRun } from "../../test/helpers/sampleRun.ts";
 
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  modelId: "md_v5a.0.0",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cpu",
-  startedAt: new Date("2026-03-01T10:00:00Z"),
-  completedAt: new Date("2026-03-01T10:01:30Z"),
-};
+const run: RunInfo = sampleRun();
 
 function image(path: string, extra: Partial<ImageResult> = {}): ImageResult {
   return { path, status: "ok", warnings: [], detections: [], metadata: {}, fileSize: 1000, format: "jpeg", ...extra };

@@ -6,11 +6,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { loadConfig } from "../../core/config.ts";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../functions/local.ts";
 import { readZip } from "../helpers/readZip.ts";
-import { TEST_REDIS_URL } from "../helpers/redis.ts";
+import { deleteKeysWithPrefix, TEST_REDIS_URL } from "../helpers/redis.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 
 export const MiB = 1024 * 1024;
@@ -57,24 +56,10 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
     lines,
     async close() {
       await stack.stop(5_000);
-      if (prefix) await deleteKeys(prefix);
+      if (prefix) await deleteKeysWithPrefix(prefix);
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const raw = new Redis(TEST_REDIS_URL);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      if (keys.length > 0) await raw.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    raw.disconnect();
-  }
 }
 
 export interface UploadFile {

@@ -21,19 +21,26 @@ export function testRedis(): TestRedis {
     redis,
     prefix,
     async cleanup() {
-      // A plain client: SCAN's MATCH is not prefixed by ioredis's keyPrefix.
-      const raw = new Redis(TEST_REDIS_URL);
       try {
-        let cursor = "0";
-        do {
-          const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-          if (keys.length > 0) await raw.del(...keys);
-          cursor = next;
-        } while (cursor !== "0");
+        await deleteKeysWithPrefix(prefix);
       } finally {
-        raw.disconnect();
         redis.disconnect();
       }
     },
   };
+}
+
+/** Deletes a test's keys from the shared Redis (a plain client: SCAN's MATCH is not prefixed by ioredis's keyPrefix). */
+export async function deleteKeysWithPrefix(prefix: string): Promise<void> {
+  const raw = new Redis(TEST_REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      if (keys.length > 0) await raw.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    raw.disconnect();
+  }
 }

@@ -3,6 +3,7 @@
 // a short (truncated) maker note reads as undefined instead of throwing.
 
 import type { CameraDateTime } from "../../pipeline/types.ts";
+import { wallClockDate } from "../wallClock.ts";
 
 export class FixedLayout {
   private readonly bytes: Uint8Array;
@@ -82,16 +83,8 @@ function cleaned(text: string): string | undefined {
  * "YYYY:MM:DD HH:MM:SS" form). Undefined for an impossible date or a clock never set (all zero).
  */
 export function cameraDateTime(year: number, month: number, day: number, hour: number, minute: number, second: number): CameraDateTime | undefined {
-  if (year < 1000 || year > 9999) return undefined;
-  const wallClock = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  const real =
-    wallClock.getUTCFullYear() === year &&
-    wallClock.getUTCMonth() === month - 1 &&
-    wallClock.getUTCDate() === day &&
-    wallClock.getUTCHours() === hour &&
-    wallClock.getUTCMinutes() === minute &&
-    wallClock.getUTCSeconds() === second;
-  if (!real) return undefined;
+  const wallClock = wallClockDate(year, month, day, hour, minute, second);
+  if (!wallClock) return undefined;
   const two = (n: number) => String(n).padStart(2, "0");
   return { text: `${year}:${two(month)}:${two(day)} ${two(hour)}:${two(minute)}:${two(second)}`, wallClock };
 }
