@@ -12,6 +12,7 @@ import { runFetchCli } from "../models/fetchCli.ts";
 import { Detector } from "./detector/detector.ts";
 import { JobQueue } from "./queue.ts";
 import { QueueWorker, type WorkerModel, type WorkerOptions } from "./worker.ts";
+import { TaskProtection } from "./taskProtection.ts";
 
 /** ECS gives a task 30 s between SIGTERM and SIGKILL by default; keep a little for closing down. */
 export const DEFAULT_GRACE_SECONDS = 25;
@@ -141,7 +142,7 @@ async function main(): Promise<number> {
   const store = new JobStore(redis, { retentionDays: config.RETENTION_DAYS });
   try {
     const queues = await openQueues(config, clients, log);
-    const worker = createWorker(config, { clients, store, ...queues }, outcome.model, { log });
+    const worker = createWorker(config, { clients, store, ...queues }, outcome.model, { log, protection: new TaskProtection() });
     let signalled = false;
     const onSignal = (signal: string) => {
       if (signalled) return;

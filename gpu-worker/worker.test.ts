@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +23,7 @@ import { storedEntry, zipBytes } from "../test/helpers/zipBytes.ts";
 import { photo } from "../test/e2e/photos.ts";
 import { Detector } from "./detector/detector.ts";
 import { JobQueue } from "./queue.ts";
+import { TaskProtection } from "./taskProtection.ts";
 import { QueueWorker, type WorkerOptions } from "./worker.ts";
 
 let dir: string;
@@ -263,3 +266,37 @@ test("stopping mid-job hands the message back at once when the job cannot finish
 async function drain(queueUrl: string): Promise<void> {
   await aws.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
 }
+
+test("the task is protected from scale-in while it holds a job, and released after the message is deleted", async () => {
+  // A stand-in for the ECS agent on loopback, recording what the worker asks of it.
+  const calls: Array<{ ProtectionEnabled: boolean; ExpiresInMinutes?: number; at: number }> = [];
+  const agent = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      const parsed = JSON.parse(body) as { ProtectionEnabled: boolean; ExpiresInMinutes?: number };
+      calls.push({ ...parsed, at: Date.now() });
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ protection: { ProtectionEnabled: parsed.ProtectionEnabled, TaskArn: "arn:aws:ecs:test" } }));
+    });
+  });
+  await new Promise<void>((resolve) => agent.listen(0, "127.0.0.1", resolve));
+  const { port } = agent.address() as AddressInfo;
+  const id = await queuedJob({ "cam1/IMG_0001.JPG": await photo() });
+  const { worker: running } = worker({ protection: new TaskProtection({ agentUri: `http://127.0.0.1:${port}` }) });
+  const loop = running.start();
+  try {
+    const job = await jobIn(id, "done");
+    await until("the message to be deleted", async () => (await aws.queueDepth()) === 0);
+    await until("protection to be released", () => Promise.resolve(calls.some((call) => !call.ProtectionEnabled)));
+    const [first] = calls;
+    assert.equal(first?.ProtectionEnabled, true);
+    assert.ok((first?.ExpiresInMinutes ?? 0) > 0);
+    assert.ok((first?.at ?? Infinity) <= Date.parse(job.finishedAt ?? ""), "protected before the job finished");
+    assert.equal(calls.at(-1)?.ProtectionEnabled, false);
+  } finally {
+    await running.stop(5000);
+    await loop;
+    agent.close();
+  }
+});

@@ -19,6 +19,7 @@ import { ProgressThrottle } from "./progressThrottle.ts";
 import { LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
 import { downloadJobInputs } from "./s3Inputs.ts";
 import { startResultUpload } from "./s3Results.ts";
+import type { TaskProtection } from "./taskProtection.ts";
 
 /** What the worker runs jobs with: the model already open, and its names for the reports. */
 export interface WorkerModel {
@@ -49,7 +50,15 @@ export interface WorkerOptions {
   pollSeconds?: number;
   /** Pause after the queue or Redis could not be reached, before trying again. */
   unavailableBackoffMs?: number;
+  /** ECS task scale-in protection while a job is held (a no-op outside ECS). */
+  protection?: TaskProtection;
 }
+
+/**
+ * Scale-in protection is asked for this long and renewed at half of it while the job runs: a
+ * worker that dies without releasing it leaves its task protected for minutes, not hours.
+ */
+const PROTECTION_MINUTES = 10;
 
 /** Back off 10 s, 20 s, 40 s... (at most 5 minutes): a blip passes, a poison job still ends soon. */
 export function defaultRetryDelaySeconds(receiveCount: number): number {
@@ -199,6 +208,7 @@ export class QueueWorker {
       this.#log(`Job ${running.jobId}: could not extend the message's visibility (${messageOf(error)})`),
     );
     running.heartbeat = heartbeat;
+    const stopProtecting = this.#protectWhileRunning(running.jobId);
     let outcome: Outcome;
     try {
       outcome = await this.#handleJob(running, message.job.jobId);
@@ -207,9 +217,30 @@ export class QueueWorker {
     } finally {
       await heartbeat.stop();
     }
-    if (running.abandoned) return;
-    if (outcome.settle === "delete") await queue.delete(message.receiptHandle);
-    else await queue.giveBack(message.receiptHandle, outcome.delaySeconds);
+    try {
+      if (running.abandoned) return;
+      if (outcome.settle === "delete") await queue.delete(message.receiptHandle);
+      else await queue.giveBack(message.receiptHandle, outcome.delaySeconds);
+    } finally {
+      await stopProtecting();
+    }
+  }
+
+  /**
+   * Keeps the task protected from scale-in until the returned function is called. A refusal is
+   * logged, not fatal: the job still runs, only without the shield.
+   */
+  #protectWhileRunning(jobId: string): () => Promise<void> {
+    const { protection } = this.#options;
+    if (!protection?.agentUri) return async () => {};
+    const protect = () =>
+      protection.protect(PROTECTION_MINUTES).catch((error: unknown) => this.#log(`Job ${jobId}: scale-in protection not set (${messageOf(error)})`));
+    void protect();
+    const renew = setInterval(() => void protect(), (PROTECTION_MINUTES / 2) * 60_000);
+    return async () => {
+      clearInterval(renew);
+      await protection.release().catch((error: unknown) => this.#log(`Job ${jobId}: scale-in protection not cleared (${messageOf(error)})`));
+    };
   }
 
   async #handleJob(running: Running, jobId: string): Promise<Outcome> {
