@@ -35,6 +35,10 @@ export interface PlannedFile {
 export interface JobOptions {
   renderThreshold?: number;
   outputThreshold?: number;
+  /** Also place every image under sorted/<category>/ in the results zip. */
+  sortedView?: boolean;
+  /** Seconds between photos of one event when the camera does not number its bursts. */
+  eventGapSeconds?: number;
 }
 
 export interface JobResult {

@@ -29,7 +29,14 @@ export const CreateJobBody = z.object({
       }),
     )
     .min(1, { error: "files: choose at least one photo or zip to upload" }),
-  options: z.object({ renderThreshold: threshold.optional(), outputThreshold: threshold.optional() }).optional(),
+  options: z
+    .object({
+      renderThreshold: threshold.optional(),
+      outputThreshold: threshold.optional(),
+      sortedView: z.boolean().optional(),
+      eventGapSeconds: z.number().min(1).max(86_400).optional(),
+    })
+    .optional(),
 });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
 

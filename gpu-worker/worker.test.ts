@@ -58,7 +58,7 @@ function newJobId(): string {
 }
 
 /** A queued job whose files are already in S3, and its message on the queue. */
-async function queuedJob(files: Record<string, Buffer>, send = true): Promise<string> {
+async function queuedJob(files: Record<string, Buffer>, send = true, options: JobRecord["options"] = {}): Promise<string> {
   const id = newJobId();
   const planned: PlannedFile[] = [];
   for (const [name, bytes] of Object.entries(files)) {
@@ -75,7 +75,7 @@ async function queuedJob(files: Record<string, Buffer>, send = true): Promise<st
     updatedAt: now,
     fileCount: planned.length,
     totalBytes: planned.reduce((sum, file) => sum + file.size, 0),
-    options: {},
+    options,
     progress: { processed: 0, total: planned.length },
     attempts: 0,
   };
@@ -298,5 +298,20 @@ test("the task is protected from scale-in while it holds a job, and released aft
     await running.stop(5000);
     await loop;
     agent.close();
+  }
+});
+
+test("the job's options reach the pipeline: a sorted view when asked for", async () => {
+  const id = await queuedJob({ "cam1/IMG_0001.JPG": await photo({ left: 160, top: 120, width: 320, height: 240 }), "cam1/IMG_0002.JPG": await photo() }, true, { sortedView: true });
+  const { worker: running } = worker();
+  const loop = running.start();
+  try {
+    await jobIn(id, "done");
+    const zip = await readResult(id);
+    assert.ok(zip.has("sorted/animal/cam1/IMG_0001.JPG"), [...zip.keys()].join(", "));
+    assert.ok(zip.has("sorted/empty/cam1/IMG_0002.JPG"));
+  } finally {
+    await running.stop(5000);
+    await loop;
   }
 });

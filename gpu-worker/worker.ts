@@ -315,6 +315,8 @@ export class QueueWorker {
             ...(model.id ? { modelId: model.id } : {}),
             outputThreshold: job.options.outputThreshold ?? config.OUTPUT_THRESHOLD,
             renderThreshold: job.options.renderThreshold ?? config.RENDER_THRESHOLD ?? model.typicalThreshold,
+            ...(job.options.sortedView ? { sortedView: true } : {}),
+            ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
             total,
             onProgress: (p) => {
               running.progress = p;

@@ -32,6 +32,8 @@ describe("POST /api/jobs", () => {
     await expect400({ ...ok, files: [{ name: "a.jpg", size: -1 }] }, "invalid_file");
     await expect400({ ...ok, files: [{ name: "a.jpg", size: 1.5 }] }, "invalid_file");
     await expect400({ ...ok, options: { renderThreshold: 2 } }, "invalid_options");
+    await expect400({ ...ok, options: { eventGapSeconds: 0 } }, "invalid_options");
+    await expect400({ ...ok, options: { sortedView: "yes" } }, "invalid_options");
     await expect400({ ...ok, files: Array.from({ length: 6 }, (_, i) => ({ name: `${i}.jpg`, size: 1 })) }, "too_many_files", /at most 5 files/);
     await expect400({ ...ok, files: [{ name: "huge.zip", size: 201 * GiB }] }, "file_too_large", /huge\.zip.*201 GiB.*200 GiB/);
     await expect400(
