@@ -11,8 +11,6 @@ export class ResultsZip {
   private readonly archive: ZipArchive;
   private readonly names = new Set<string>();
   private failure: Error | undefined;
-  /** Uncompressed bytes added so far. */
-  bytesIn = 0;
 
   constructor(output: Writable) {
     this.archive = new ZipArchive({ zlib: { level: 6 } });
@@ -21,31 +19,26 @@ export class ResultsZip {
     this.archive.pipe(output);
   }
 
+  addBuffer(name: string, data: Buffer, format?: string): Promise<void> {
+    return this.add(name, () => this.archive.append(data, { name, store: format !== undefined && STORED_FORMATS.has(format) }));
+  }
+
+  addStream(name: string, data: Readable): Promise<void> {
+    return this.add(name, () => this.archive.append(data, { name }));
+  }
+
+  addFile(name: string, path: string): Promise<void> {
+    return this.add(name, () => this.archive.file(path, { name }));
+  }
+
   /**
    * Add one entry and wait until the archiver has taken it, so callers never queue more
    * than one entry's bytes in memory.
    */
-  async addBuffer(name: string, data: Buffer, format?: string): Promise<void> {
-    this.claim(name);
-    this.bytesIn += data.length;
-    const entryDone = once(this.archive, "entry");
-    this.archive.append(data, { name, store: format !== undefined && STORED_FORMATS.has(format) });
-    await entryDone;
-    this.throwIfFailed();
-  }
-
-  async addStream(name: string, data: Readable): Promise<void> {
+  private async add(name: string, append: () => void): Promise<void> {
     this.claim(name);
     const entryDone = once(this.archive, "entry");
-    this.archive.append(data, { name });
-    await entryDone;
-    this.throwIfFailed();
-  }
-
-  async addFile(name: string, path: string): Promise<void> {
-    this.claim(name);
-    const entryDone = once(this.archive, "entry");
-    this.archive.file(path, { name });
+    append();
     await entryDone;
     this.throwIfFailed();
   }
