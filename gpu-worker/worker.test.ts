@@ -11,12 +11,12 @@ import type { AddressInfo } from "node:net";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { JobRecord, PlannedFile } from "../core/jobs.ts";
 import { JobStore } from "../core/jobStore.ts";
 import { inputKey, outputPrefix, redisKeys, resultKey } from "../core/keys.ts";
 import { startLocalAws, type LocalAws } from "../test/helpers/localAws.ts";
 import { testRedis, type TestRedis } from "../test/helpers/redis.ts";
+import { until } from "../test/helpers/until.ts";
 import { readZip } from "../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../test/helpers/zipBytes.ts";
@@ -109,15 +109,6 @@ function worker(extra: Partial<WorkerOptions> = {}): { worker: QueueWorker; line
   return { worker: instance, lines };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function jobIn(id: string, status: JobRecord["status"]): Promise<JobRecord> {
   return until(`job ${id} to be ${status}`, async () => {

@@ -81,7 +81,9 @@ export class Detector {
     const groups = new Map<string, number[]>();
     images.forEach((image, index) => {
       const key = `${image.geometry.inputWidth}x${image.geometry.inputHeight}`;
-      groups.set(key, [...(groups.get(key) ?? []), index]);
+      const group = groups.get(key);
+      if (group) group.push(index);
+      else groups.set(key, [index]);
     });
     for (const indices of groups.values()) {
       for (let start = 0; start < indices.length; start += this.maxBatch) {

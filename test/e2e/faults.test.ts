@@ -16,7 +16,8 @@ import { startFauxqs } from "fauxqs";
 import { Redis } from "ioredis";
 import { outputPrefix } from "../../core/keys.ts";
 import { photo } from "./photos.ts";
-import { api, downloadZip, startTestStack, submitJob, until, waitForStatus, type JobStatusView } from "./stack.ts";
+import { api, downloadZip, startTestStack, submitJob, waitForStatus, type JobStatusView } from "./stack.ts";
+import { until } from "../helpers/until.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 let redisDir: string;

@@ -13,7 +13,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { outputPrefix } from "../../core/keys.ts";
 import { storedEntry, zipBytes } from "../helpers/zipBytes.ts";
 import { noiseJpeg, photo } from "./photos.ts";
-import { api, downloadZip, MiB, startTestStack, submitJob, until, waitForStatus, type TestStack } from "./stack.ts";
+import { api, downloadZip, MiB, startTestStack, submitJob, waitForStatus, type TestStack } from "./stack.ts";
+import { until } from "../helpers/until.ts";
 
 let stack: TestStack;
 

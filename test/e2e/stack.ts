@@ -10,6 +10,7 @@ import { loadConfig } from "../../core/config.ts";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../functions/local.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { deleteKeysWithPrefix, TEST_REDIS_URL } from "../helpers/redis.ts";
+
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 
 export const MiB = 1024 * 1024;
@@ -147,15 +148,6 @@ export async function waitForStatus(base: string, jobId: string, wanted: string,
   throw new Error(`job ${jobId} did not become ${wanted} in ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Downloads the presigned URL and reads the zip back. */
 export async function downloadZip(url: string, dir: string): Promise<Map<string, Buffer>> {
