@@ -12,11 +12,7 @@ import { join, relative, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { Detector } from "../gpu-worker/detector/detector.ts";
-import { preprocessForDetector } from "../gpu-worker/detector/preprocess.ts";
-import { collectInputs } from "../gpu-worker/inputs/collectInputs.ts";
-import { runPipeline } from "../gpu-worker/pipeline/runPipeline.ts";
-import type { InputItem } from "../gpu-worker/pipeline/types.ts";
+import { collectInputs, Detector, preprocessForDetector, runPipeline, type InputItem } from "../gpu-worker/pipeline/index.ts";
 import { writeTinyDetector } from "../test/helpers/tinyModels.ts";
 
 const OUTPUT_DIR = join(import.meta.dirname, "output");

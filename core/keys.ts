@@ -7,7 +7,7 @@ export function inputPrefix(jobId: string): string {
   return `${S3_JOBS_PREFIX}${jobId}/input/`;
 }
 
-/** `safeName` must already be a safe relative path (gpu-worker/inputs/safePath.ts). */
+/** `safeName` must already be a safe relative path (core/safePath.ts). */
 export function inputKey(jobId: string, safeName: string): string {
   return `${inputPrefix(jobId)}${safeName}`;
 }

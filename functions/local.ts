@@ -17,8 +17,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createAwsClients, type AwsClients } from "../core/aws.ts";
 import { ConfigError, loadConfig, type Config } from "../core/config.ts";
 import { createRedis, JobStore } from "../core/jobStore.ts";
-import { createWorker, graceSeconds, localCredentials, openQueues, openWorkerModel } from "../gpu-worker/main.ts";
-import type { QueueWorker, WorkerModel, WorkerOptions } from "../gpu-worker/worker.ts";
+import { createWorker, graceSeconds, localCredentials, openQueues, openWorkerModel } from "../gpu-worker/worker/main.ts";
+import type { QueueWorker, WorkerOptions } from "../gpu-worker/worker/worker.ts";
+import type { OpenModel } from "../gpu-worker/pipeline/index.ts";
 import { PortInUseError, startApiServer, type ApiServer } from "./node.ts";
 
 /** The bucket's CORS rule: browsers PUT parts and read the ETag back to complete a multipart upload. */
@@ -116,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => api.close());
 
     let worker: QueueWorker | undefined;
-    let model: WorkerModel | undefined;
+    let model: OpenModel | undefined;
     let stopped = false;
     cleanups.push(async () => {
       stopped = true;
@@ -125,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.worker !== false) {
       const extra = typeof options.worker === "object" ? options.worker : {};
       const queues = await openQueues(config, aws, log);
-      const startWorker = (opened: WorkerModel) => {
+      const startWorker = (opened: OpenModel) => {
         model = opened;
         worker = createWorker(config, { clients: aws, store, ...queues }, opened, { log: (line) => log(`[worker] ${line}`), ...extra });
         void worker.start();

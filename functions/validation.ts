@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
-import { toSafeRelativePath } from "../gpu-worker/inputs/safePath.ts";
+import { toSafeRelativePath } from "../core/safePath.ts";
 import { ApiError } from "./errors.ts";
 
 /** Longest file name accepted before normalising (safePath caps the result at 900 bytes). */
@@ -77,7 +77,7 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
 }
 
 export interface CheckedFile {
-  /** The user's name made safe (gpu-worker/inputs/safePath.ts); the key is built from it. */
+  /** The user's name made safe (core/safePath.ts); the key is built from it. */
   name: string;
   size: number;
   type: string;

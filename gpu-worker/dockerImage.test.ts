@@ -72,8 +72,8 @@ describe("gpu-worker/Dockerfile", () => {
     const health = steps.find((s) => s.keyword === "HEALTHCHECK");
     assert.ok(health && /\bCMD\b/.test(health.args));
     const cmd = steps.filter((s) => s.keyword === "CMD").at(-1);
-    assert.deepEqual(JSON.parse(cmd?.args ?? "null"), ["node", "gpu-worker/main.ts"]);
-    assert.ok(existsSync(join(root, "gpu-worker", "main.ts")));
+    assert.deepEqual(JSON.parse(cmd?.args ?? "null"), ["node", "gpu-worker/worker/main.ts"]);
+    assert.ok(existsSync(join(root, "gpu-worker", "worker", "main.ts")));
   });
 });
 
@@ -86,14 +86,14 @@ describe(".dockerignore", () => {
   const ignored = (path: string) => ignore.ignores(join(root, path));
 
   it("leaves out installed packages, downloaded weights, test output and tests", () => {
-    for (const path of ["node_modules/sharp/package.json", "models/weights/md_v5a.0.0.onnx", "test-artifacts/run/log.txt", "gpu-worker/worker.test.ts", "web/index.html", "infra/app.ts", ".git/HEAD"]) {
+    for (const path of ["node_modules/sharp/package.json", "models/weights/md_v5a.0.0.onnx", "test-artifacts/run/log.txt", "gpu-worker/worker/worker.test.ts", "web/index.html", "infra/app.ts", ".git/HEAD"]) {
       assert.ok(ignored(path), `${path} stays out of the image`);
     }
   });
 
   it("keeps everything the worker and the model fetch import", () => {
     const seen = new Set<string>();
-    const pending = ["gpu-worker/main.ts", "models/fetch.ts"];
+    const pending = ["gpu-worker/worker/main.ts", "models/fetchCli.ts"];
     while (pending.length > 0) {
       const file = pending.pop()!;
       if (seen.has(file)) continue;

@@ -274,7 +274,7 @@ describe("Trapline stack (default settings)", () => {
     assert.equal(images.length, 1);
     const context = join(outdir, images[0]!.source.directory);
     assert.equal(images[0]!.source.dockerFile, "gpu-worker/Dockerfile");
-    assert.ok(existsSync(join(context, "gpu-worker", "main.ts")));
+    assert.ok(existsSync(join(context, "gpu-worker", "worker", "main.ts")));
     assert.ok(existsSync(join(context, "package-lock.json")));
     assert.ok(!existsSync(join(context, "node_modules")));
     const listing = readdirSync(context, { recursive: true }) as string[];

@@ -1,6 +1,5 @@
 // Downloads a manifest model into the weights folder: streamed to a temporary file, hashed
 // on the way, renamed into place only when every published checksum matches.
-// Run as a script (`npm run models:fetch -- <id>`), it is the CLI in fetchCli.ts.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -222,11 +221,4 @@ function describeNetworkError(error: unknown): string {
 
 export function formatMB(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
-}
-
-if (import.meta.main) {
-  // Not awaited at top level: fetchCli.ts imports this module, which must finish loading first.
-  void import("./fetchCli.ts").then(async ({ runFetchCli }) => {
-    process.exitCode = await runFetchCli(process.argv.slice(2));
-  });
 }

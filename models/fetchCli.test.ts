@@ -23,7 +23,7 @@ interface RunResult {
 /** Async on purpose: a server in this process must keep answering while the CLI runs. */
 function runCli(args: string[]): Promise<RunResult> {
   return new Promise((done, fail) => {
-    const child = spawn(NODE, ["models/fetch.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, ["models/fetchCli.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

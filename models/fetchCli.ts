@@ -1,15 +1,11 @@
-// `npm run models:fetch -- <id>`: argument parsing, the manifest listing and the progress
-// display around fetchModel(). Returns an exit code instead of exiting, so it stays testable.
+// `npm run models:fetch -- <id>`: argument parsing and the manifest listing around
+// fetchModelWithProgress(). Returns an exit code instead of exiting, so it stays testable.
 
-import { SingleBar } from "cli-progress";
 import { Command, CommanderError } from "commander";
-import { DEFAULT_MODELS_DIR, defaultModelsDir, fetchModel, formatMB, ModelFetchError } from "./fetch.ts";
-import type { FetchProgress } from "./fetch.ts";
+import { DEFAULT_MODELS_DIR, defaultModelsDir, ModelFetchError } from "./fetch.ts";
+import { fetchModelWithProgress } from "./fetchProgress.ts";
 import { findModel, getManifest } from "./manifest.ts";
-import type { Manifest, ManifestEntry } from "./manifest.ts";
-
-/** How often a line is printed when stdout is a file or a pipe (a log, CI). */
-const PLAIN_PROGRESS_INTERVAL_MS = 2000;
+import type { Manifest } from "./manifest.ts";
 
 interface CliOptions {
   dir?: string;
@@ -68,23 +64,11 @@ export async function runFetchCli(args: string[]): Promise<number> {
     return 1;
   }
 
-  const progress = new ProgressDisplay(entry);
   try {
-    const path = await fetchModel(entry, {
-      dir: options.dir,
-      force: options.force,
-      url: options.url,
-      onProgress: (update) => progress.update(update),
-      onMessage: (message) => {
-        progress.stop();
-        console.log(message);
-      },
-    });
-    progress.stop();
+    const path = await fetchModelWithProgress(entry, { dir: options.dir, force: options.force, url: options.url });
     console.log(`${entry.id} is ready: ${path}`);
     return 0;
   } catch (error) {
-    progress.stop();
     if (error instanceof ModelFetchError) {
       console.error(error.message);
       return 1;
@@ -110,47 +94,6 @@ function describeManifest(manifest: Manifest, dir: string): string {
   return lines.join("\n").trimEnd();
 }
 
-/** A live bar on a terminal; a line every couple of seconds when stdout is a log. */
-class ProgressDisplay {
-  private bar: SingleBar | undefined;
-  private startedAt = 0;
-  private readonly entry: ManifestEntry;
-
-  constructor(entry: ManifestEntry) {
-    this.entry = entry;
-  }
-
-  update({ receivedBytes, totalBytes }: FetchProgress): void {
-    if (!this.bar) this.start(totalBytes);
-    const seconds = Math.max((Date.now() - this.startedAt) / 1000, 0.001);
-    this.bar?.update(receivedBytes, {
-      received: formatMB(receivedBytes),
-      speed: `${(receivedBytes / 1_000_000 / seconds).toFixed(1)} MB/s`,
-    });
-  }
-
-  stop(): void {
-    this.bar?.stop();
-    this.bar = undefined;
-  }
-
-  private start(totalBytes: number | undefined): void {
-    const tty = process.stdout.isTTY === true;
-    const sizeKnown = totalBytes !== undefined;
-    const format = sizeKnown
-      ? `${this.entry.id}${tty ? " {bar}" : ":"} {percentage}% | {received} of ${formatMB(totalBytes)} | {speed} | ETA {eta_formatted}`
-      : `${this.entry.id}: {received} | {speed}`;
-    this.startedAt = Date.now();
-    this.bar = new SingleBar({
-      format,
-      stream: process.stdout,
-      noTTYOutput: true,
-      notTTYSchedule: PLAIN_PROGRESS_INTERVAL_MS,
-      // Off a terminal, clearing is a no-op that spares the blank line stop() would add.
-      clearOnComplete: !tty,
-      hideCursor: tty,
-      etaBuffer: 50,
-    });
-    this.bar.start(totalBytes ?? 0, 0, { received: formatMB(0), speed: "0.0 MB/s" });
-  }
+if (import.meta.main) {
+  process.exitCode = await runFetchCli(process.argv.slice(2));
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { MEGADETECTOR_CATEGORIES } from "../gpu-worker/detector/constants.ts";
+import { MEGADETECTOR_CATEGORIES } from "../gpu-worker/pipeline/detector/constants.ts";
 import { defaultModel, findModel, getManifest, knownModelIds, MANIFEST_PATH, parseManifest } from "./manifest.ts";
 
 const raw = JSON.parse(readFileSync(MANIFEST_PATH, "utf8")) as { default: string; models: Record<string, unknown>[] };

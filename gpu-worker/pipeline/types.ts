@@ -45,7 +45,7 @@ export interface ImageMetadata {
   error?: string;
 }
 
-/** Camera-trap fields from a maker note (see gpu-worker/metadata/makerNotes/). */
+/** Camera-trap fields from a maker note (see gpu-worker/pipeline/metadata/makerNotes/). */
 export interface CameraTrapInfo {
   /** The maker-note format that was read, e.g. "Reconyx HyperFire". */
   format: string;
@@ -101,7 +101,7 @@ export interface ImageResult {
   fileSize: number;
   /** Decoded format by content ("jpeg", "png", "tiff", "webp"...). */
   format?: string;
-  /** The event (burst) the image belongs to, once events are grouped (gpu-worker/pipeline/events.ts). */
+  /** The event (burst) the image belongs to, once events are grouped (gpu-worker/pipeline/events/events.ts). */
   event?: string;
 }
 

@@ -79,7 +79,7 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
   const fauxqs = await startFauxqs({ port: 0, logger: false });
   const stack = await startTestStack({ REDIS_URL: redisUrl, AWS_ENDPOINT_URL: `http://127.0.0.1:${fauxqs.port}` }, { worker: false });
   const spawnWorker = () => {
-    const child = spawn(process.execPath, [join(ROOT, "gpu-worker", "main.ts")], {
+    const child = spawn(process.execPath, [join(ROOT, "gpu-worker", "worker", "main.ts")], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -1,0 +1,159 @@
+// trapline: run the pipeline over local folders and zips, with no cloud at all.
+//   npm run trapline -- process <paths...> --out results.zip
+import { Command, InvalidArgumentError, Option } from "commander";
+import { createWriteStream, existsSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { finished } from "node:stream/promises";
+import {
+  checkUtcOffset,
+  DEFAULT_EVENT_GAP_SECONDS,
+  DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD,
+  DEFAULT_UTC_OFFSET,
+  openModel,
+  planInputs,
+  runPipeline,
+  type ExecutionProvider,
+  type PipelineSummary,
+} from "../pipeline/index.ts";
+import { createProgressReporter } from "./progressReporter.ts";
+
+function probability(value: string): number {
+  const number = Number(value);
+  if (!(number >= 0 && number <= 1)) throw new InvalidArgumentError("give a number between 0 and 1, e.g. 0.2");
+  return number;
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError("give a whole number of at least 1");
+  return number;
+}
+
+function seconds(value: string): number {
+  const number = Number(value);
+  if (!(number >= 0) || !Number.isFinite(number)) throw new InvalidArgumentError("give a number of seconds, e.g. 60");
+  return number;
+}
+
+function utcOffset(value: string): string {
+  try {
+    return checkUtcOffset(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function location(value: string): { latitude: number; longitude: number } {
+  const [latitude, longitude, ...rest] = value.split(",").map((part) => Number(part.trim()));
+  if (rest.length > 0 || !(Math.abs(latitude!) <= 90) || !(Math.abs(longitude!) <= 180)) {
+    throw new InvalidArgumentError("give latitude,longitude in decimal degrees, south and west negative, e.g. -2.33,34.83");
+  }
+  return { latitude: latitude!, longitude: longitude! };
+}
+
+interface ProcessOptions {
+  out: string;
+  model?: string;
+  threshold?: number;
+  outputThreshold: number;
+  batch: number;
+  provider: ExecutionProvider;
+  progress: boolean;
+  sorted: boolean;
+  eventGap: number;
+  utcOffset?: string;
+  location?: { latitude: number; longitude: number };
+}
+
+async function processCommand(paths: string[], options: ProcessOptions): Promise<void> {
+  // A mistyped path is a mistake to fix now, not a row to find in the spreadsheet later.
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) throw new Error(`not found: ${missing.join(", ")}`);
+  const model = await openModel({ model: options.model, provider: options.provider, batchSize: options.batch });
+  const { detector } = model;
+  try {
+    const plan = await planInputs(paths.map((p) => resolve(p)));
+    console.error(`${plan.imageCount} images to process${plan.rejectedCount ? `, ${plan.rejectedCount} inputs skipped (reasons in results.xlsx)` : ""}`);
+
+    const outPath = resolve(options.out);
+    // Write beside the target and rename at the end: an interrupted run never leaves a
+    // half-written zip under the name the user asked for.
+    const partialPath = `${outPath}.partial`;
+    const output = createWriteStream(partialPath);
+    const reporter = options.progress ? createProgressReporter(plan.items.length) : undefined;
+    let summary: PipelineSummary;
+    try {
+      summary = await runPipeline(plan.items, output, {
+        detector,
+        detectorName: model.fileName,
+        ...(model.id ? { modelId: model.id } : {}),
+        outputThreshold: options.outputThreshold,
+        renderThreshold: options.threshold ?? model.typicalThreshold,
+        total: plan.items.length,
+        onProgress: (p) => reporter?.update(p),
+        sortedView: options.sorted,
+        eventGapSeconds: options.eventGap,
+        camtrapDp: { ...(options.utcOffset ? { utcOffset: options.utcOffset } : {}), ...(options.location ? { location: options.location } : {}) },
+      });
+      await finished(output);
+      reporter?.stop();
+      await rename(partialPath, outPath);
+    } catch (error) {
+      reporter?.stop();
+      output.destroy();
+      await rm(partialPath, { force: true });
+      throw error;
+    }
+    printSummary(summary, outPath);
+  } finally {
+    await detector.close();
+  }
+}
+
+const PLURALS: Record<string, string> = { animal: "animals", person: "people", vehicle: "vehicles" };
+
+function printSummary({ totals, run, seconds, zipBytes }: PipelineSummary, outPath: string): void {
+  const withCategory = Object.entries(run.categories)
+    .map(([id, name]) => `${totals.imagesWith[id] ?? 0} with ${PLURALS[name] ?? name}`)
+    .join(", ");
+  const lines = [
+    `Done in ${seconds.toFixed(1)} s (${(totals.images / Math.max(seconds, 1e-3)).toFixed(1)} images/s on ${run.provider.toUpperCase()}).`,
+    `${totals.images} images: ${withCategory}, ${totals.empty} empty, ${totals.failed} failed.`,
+    `Boxes drawn at confidence >= ${run.renderThreshold}; detections.json holds everything above ${run.outputThreshold}.`,
+    `Results: ${outPath} (${(zipBytes / 1e6).toFixed(1)} MB)`,
+  ];
+  console.log(lines.join("\n"));
+}
+
+export function buildProgram(): Command {
+  const program = new Command("trapline")
+    .description("Find animals, people and vehicles in camera-trap photos with MegaDetector.")
+    .showHelpAfterError("(run with --help for usage)");
+  program
+    .command("process")
+    .description("Detect in photos from folders and zip files, and write one results zip (boxed images, results.xlsx, detections.json, README.txt).")
+    .argument("<paths...>", "folders, photos or zip files (mixed freely)")
+    .requiredOption("-o, --out <file>", "where to write the results zip")
+    .option("-m, --model <id|path>", "a model id from models/manifest.json, or the path to any YOLO-style ONNX detector (default: md_v5a.0.0)")
+    .option("-t, --threshold <p>", "draw and count boxes at or above this confidence (default: the model's typical threshold, 0.2 for MegaDetector v5)", probability)
+    .option("--output-threshold <p>", "keep detections above this confidence in detections.json", probability, DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD)
+    .option("-b, --batch <n>", "images per inference call, when the model allows batches", positiveInteger, 4)
+    .addOption(new Option("-p, --provider <name>", "where inference runs").choices(["auto", "cpu", "cuda"]).default("auto"))
+    .option("--sorted", "also place every image under sorted/<category>/ (animal, person, vehicle, empty, or combinations)", false)
+    .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds, DEFAULT_EVENT_GAP_SECONDS)
+    .option("--utc-offset <+HH:MM>", `the cameras' clock offset from UTC, for the Camtrap DP timestamps (default: ${DEFAULT_UTC_OFFSET})`, utcOffset)
+    .option("--location <lat,lon>", "coordinates for Camtrap DP deployments whose photos carry no GPS", location)
+    .option("--no-progress", "no progress bar")
+    .action((paths: string[], options: ProcessOptions) => processCommand(paths, options));
+  return program;
+}
+
+if (import.meta.main) {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    console.error(`trapline: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

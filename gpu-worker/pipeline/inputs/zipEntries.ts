@@ -1,0 +1,258 @@
+// Reads the entries of a zip that a stranger made, without trusting its names, its sizes or its
+// compression: every entry becomes an image to read later or a rejection with a reason.
+// Zips are opened lazily: the listing reads the central directory and each entry's first bytes,
+// and an image's bytes are unpacked only when its read() is called.
+
+import { constants, crc32, inflateRawSync } from "node:zlib";
+import type { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import yauzl from "yauzl";
+import type { Entry, ZipFile } from "yauzl";
+import { formatBytes } from "./limits.ts";
+import type { InputLimits } from "./limits.ts";
+import { isOsJunk } from "./osJunk.ts";
+import { toSafeRelativePath } from "../../../core/safePath.ts";
+import { describeNonImage, SNIFF_BYTES, sniffType } from "./sniffType.ts";
+
+export const NESTED_ZIP_REASON = "nested zip archives are not expanded: unzip it and add its contents";
+
+/** One entry of a zip, its path relative to the zip's root. */
+export type ZipEntryItem =
+  | { kind: "image"; path: string; size: number; read: () => Promise<Buffer> }
+  /** `path` is missing when the entry's own name is unsafe; the reason then quotes the name. */
+  | { kind: "rejected"; path?: string; reason: string };
+
+/** The zip as a whole cannot be read (not a zip, damaged, too many entries). The message completes "<zip> …". */
+export class ZipReadError extends Error {
+  override name = "ZipReadError";
+}
+
+// APPNOTE 4.4.5 compression methods; yauzl unpacks only these two.
+const COMPRESSION_STORED = 0;
+const COMPRESSION_DEFLATE = 8;
+// Compressed bytes inflated to sniff a deflated entry: a dynamic Huffman block header takes at
+// most about 350 bytes, so the output of real encoders always reaches the first bytes of the file.
+const DEFLATE_HEAD_BYTES = 1024;
+const COMPRESSION_NAMES: Record<number, string> = { 9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "XZ", 98: "PPMd" };
+
+// Unix file type bits in the high 16 bits of the external attributes (as Info-ZIP writes them).
+const UNIX_FILE_TYPE_MASK = 0o170000;
+const UNIX_SYMLINK = 0o120000;
+
+function quoteName(name: string): string {
+  const shown = name.length > 200 ? `${name.slice(0, 200)}…` : name;
+  return JSON.stringify(shown);
+}
+
+function openZip(zipPath: string, validateEntrySizes: boolean): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    // decodeStrings is off so that an unsafe name rejects one entry instead of failing the whole
+    // zip; names are decoded below with yauzl's own getFileNameLowLevel, then checked by safePath.
+    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes };
+    yauzl.open(zipPath, options, (error, zip) => {
+      if (error) return reject(error);
+      // Errors closing the file arrive as events; with no listener they would crash the process.
+      zip.on("error", () => {});
+      resolve(zip);
+    });
+  });
+}
+
+/** Pulls central directory entries one at a time; resolves null at the end, rejects once damaged. */
+function entryPuller(zip: ZipFile): () => Promise<Entry | null> {
+  let failure: Error | undefined;
+  let pending: { resolve(entry: Entry | null): void; reject(error: Error): void } | undefined;
+  const settle = (action: (waiter: NonNullable<typeof pending>) => void) => {
+    const waiter = pending;
+    pending = undefined;
+    if (waiter) action(waiter);
+  };
+  zip.on("entry", (entry: Entry) => settle((waiter) => waiter.resolve(entry)));
+  zip.on("end", () => settle((waiter) => waiter.resolve(null)));
+  zip.on("error", (error: Error) => {
+    failure = error;
+    settle((waiter) => waiter.reject(error));
+  });
+  return () =>
+    new Promise((resolve, reject) => {
+      // yauzl goes quiet after its first error, so asking again would wait forever.
+      if (failure) return reject(failure);
+      pending = { resolve, reject };
+      zip.readEntry();
+    });
+}
+
+/**
+ * The first SNIFF_BYTES of an entry, from a small raw slice of its data: far cheaper than opening
+ * a full stream per entry, and a bomb can only inflate what that slice holds (about 1000:1).
+ */
+async function readEntryHead(zip: ZipFile, entry: Entry): Promise<Buffer> {
+  const sliceEnd = Math.min(entry.compressedSize, entry.compressionMethod === COMPRESSION_STORED ? SNIFF_BYTES : DEFLATE_HEAD_BYTES);
+  const slice = await buffer(await zip.openReadStreamPromise(entry, { decodeFileData: false, start: 0, end: sliceEnd }));
+  if (entry.compressionMethod === COMPRESSION_STORED) return slice;
+  // A sync flush inflates what the slice holds instead of failing on its cut-off end.
+  return inflateRawSync(slice, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, SNIFF_BYTES);
+}
+
+async function readAll(stream: Readable, expectedBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    // yauzl's validateEntrySizes already stops here; this keeps the cap even if that changes.
+    if (total > expectedBytes) throw new Error("too many bytes in the stream");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function describeUnpackError(error: unknown, declaredBytes: number): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith("too many bytes")) {
+    return `unpacks to more than the ${formatBytes(declaredBytes)} its zip header declares: the zip is damaged or was made to mislead`;
+  }
+  if (message.startsWith("not enough bytes")) {
+    return `unpacks to less than the ${formatBytes(declaredBytes)} its zip header declares: the zip is damaged or truncated`;
+  }
+  return `could not be unpacked, the zip looks damaged or truncated (${message})`;
+}
+
+/** Unpacks one entry, holding it to its declared size and checksum. */
+async function readEntryBytes(zipPath: string, entry: Entry): Promise<Buffer> {
+  let zip: ZipFile | undefined;
+  try {
+    zip = await openZip(zipPath, true);
+    const stream = await zip.openReadStreamPromise(entry);
+    const bytes = await readAll(stream, entry.uncompressedSize);
+    if (crc32(bytes) !== entry.crc32) throw new Error("checksum mismatch");
+    return bytes;
+  } catch (error) {
+    throw new Error(describeUnpackError(error, entry.uncompressedSize), { cause: error });
+  } finally {
+    zip?.close();
+  }
+}
+
+function isSymlink(entry: Entry): boolean {
+  return ((entry.externalFileAttributes >>> 16) & UNIX_FILE_TYPE_MASK) === UNIX_SYMLINK;
+}
+
+/** Why an entry must not be unpacked at all, judged from its central directory record alone. */
+function headerProblem(entry: Entry, limits: InputLimits): string | undefined {
+  if (isSymlink(entry)) return "is a symbolic link inside the zip; links are not followed";
+  if (entry.isEncrypted()) return "is password-protected: unzip it with its password and add the files instead";
+  const method = entry.compressionMethod;
+  if (method !== COMPRESSION_STORED && method !== COMPRESSION_DEFLATE) {
+    const name = COMPRESSION_NAMES[method] ?? `method ${method}`;
+    return `is compressed with ${name}, which cannot be unpacked here: re-create the zip with standard (Deflate) compression`;
+  }
+  if (method === COMPRESSION_STORED && entry.compressedSize !== entry.uncompressedSize) {
+    return "has contradictory sizes in its zip header: the zip is damaged or was made to mislead";
+  }
+  const size = entry.uncompressedSize;
+  if (size > limits.ratioCheckAboveBytes && size > entry.compressedSize * limits.maxCompressionRatio) {
+    const ratio = Math.round(size / Math.max(entry.compressedSize, 1));
+    return (
+      `unpacks from ${formatBytes(entry.compressedSize)} to ${formatBytes(size)} (${ratio}:1), beyond the ` +
+      `${limits.maxCompressionRatio}:1 allowed for files over ${formatBytes(limits.ratioCheckAboveBytes)}: a possible zip bomb`
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The entries of the zip at `zipPath`, in archive order. Folders and OS junk are skipped; unsafe
+ * names, links, encrypted or exotic entries, zip bombs, nested zips and non-images come back
+ * rejected. Throws ZipReadError when the zip as a whole cannot be read, possibly after yielding
+ * the entries that came before the damage.
+ */
+export async function* readZipEntries(zipPath: string, limits: InputLimits): AsyncGenerator<ZipEntryItem> {
+  let zip: ZipFile;
+  try {
+    // Sizes are checked entry by entry below, so one lying entry does not hide the others.
+    zip = await openZip(zipPath, false);
+  } catch (error) {
+    throw new ZipReadError(`is not a readable zip: it may be damaged or truncated (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    if (zip.entryCount > limits.maxZipEntries) {
+      throw new ZipReadError(
+        `holds ${zip.entryCount.toLocaleString("en")} entries, more than the ${limits.maxZipEntries.toLocaleString("en")} ` +
+          "allowed in one zip: split it into smaller zips",
+      );
+    }
+    const nextEntry = entryPuller(zip);
+    let unpackedTotal = 0;
+    let entriesRead = 0;
+    for (;;) {
+      let entry: Entry | null;
+      try {
+        entry = await nextEntry();
+      } catch (error) {
+        if (/strong encryption/.test((error as Error).message)) {
+          throw new ZipReadError("is password-protected: unzip it with its password and add the files instead", { cause: error });
+        }
+        throw new ZipReadError(
+          `is damaged after its first ${entriesRead} entries, so the rest could not be read (${(error as Error).message})`,
+          { cause: error },
+        );
+      }
+      if (!entry) return;
+      entriesRead += 1;
+
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
+      if (name.endsWith("/")) continue;
+      const safe = toSafeRelativePath(name);
+      if (!safe.ok) {
+        yield { kind: "rejected", reason: `zip entry ${quoteName(name)} was not unpacked: its path ${safe.problem}` };
+        continue;
+      }
+      const path = safe.path;
+      if (isOsJunk(path)) continue;
+
+      const problem = headerProblem(entry, limits);
+      if (problem) {
+        yield { kind: "rejected", path, reason: problem };
+        continue;
+      }
+
+      let head: Buffer = Buffer.alloc(0);
+      if (entry.uncompressedSize > 0) {
+        try {
+          head = await readEntryHead(zip, entry);
+        } catch (error) {
+          yield { kind: "rejected", path, reason: describeUnpackError(error, entry.uncompressedSize) };
+          continue;
+        }
+      }
+      const sniffed = sniffType(head);
+      if (sniffed.kind === "zip") {
+        yield { kind: "rejected", path, reason: NESTED_ZIP_REASON };
+        continue;
+      }
+      if (sniffed.kind !== "image") {
+        yield { kind: "rejected", path, reason: describeNonImage(sniffed) };
+        continue;
+      }
+
+      const size = entry.uncompressedSize;
+      if (size > limits.maxImageBytes) {
+        yield { kind: "rejected", path, reason: `unpacks to ${formatBytes(size)}, more than the ${formatBytes(limits.maxImageBytes)} allowed for one image` };
+        continue;
+      }
+      if (unpackedTotal + size > limits.maxZipUnpackedBytes) {
+        yield {
+          kind: "rejected",
+          path,
+          reason: `was not unpacked: the images before it already reach the ${formatBytes(limits.maxZipUnpackedBytes)} one zip may unpack to; split the zip`,
+        };
+        continue;
+      }
+      unpackedTotal += size;
+      const listed = entry;
+      yield { kind: "image", path, size, read: () => readEntryBytes(zipPath, listed) };
+    }
+  } finally {
+    zip.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { ImageResult, RunInfo } from "../types.ts";
+import { README_WIDTH, resultsReadme, wrap } from "./readme.ts";
+import { createTotals, tallyImage } from "./resultTotals.ts";
+import { sampleRun } from "../../../test/helpers/sampleRun.ts";
+
+const run: RunInfo = sampleRun({ provider: "cuda" });
+
+function totalsFor(images: ImageResult[], info = run) {
+  const totals = createTotals(info);
+  for (const image of images) tallyImage(totals, image, info);
+  return totals;
+}
+
+const images: ImageResult[] = [
+  { path: "a/1.jpg", status: "ok", warnings: [], detections: [{ category: "1", conf: 0.9, bbox: [0, 0, 1, 1] }], metadata: {}, fileSize: 1 },
+  { path: "a/2.jpg", status: "ok", warnings: [], detections: [], metadata: {}, fileSize: 1 },
+  { path: "a/3.jpg", status: "failed", error: "unreadable", warnings: [], detections: [], metadata: {}, fileSize: 1 },
+];
+
+test("explains the files, thresholds, dates, colours and tools, with this run's numbers", () => {
+  const text = resultsReadme(run, totalsFor(images));
+  for (const expected of [
+    "results.xlsx",
+    "detections.json",
+    "md_v5a.0.0.onnx",
+    "run on cuda",
+    "90 seconds",
+    "3 images: 2 processed, 1 could not be read",
+    "1 with animal, 0 with person, 0 with vehicle, 1 empty",
+    "output 0.005",
+    "render 0.2",
+    "no time zone",
+    "Timelapse",
+    "AddaxAI",
+    "image_recognition_file.json",
+    "animal red, person blue, vehicle gold",
+    "DateTimeOriginal",
+    "drawn",
+  ]) {
+    assert.ok(text.replace(/\s+/g, " ").includes(expected), `README mentions ${JSON.stringify(expected)}`);
+  }
+});
+
+test("is plain text wrapped to the README width", () => {
+  const text = resultsReadme(run, totalsFor(images));
+  assert.ok(text.endsWith("\n"));
+  assert.match(text, /^[\x20-\x7e\n]*$/, "plain ASCII, no tabs");
+  for (const line of text.split("\n")) assert.ok(line.length <= README_WIDTH, `too long: ${line}`);
+});
+
+test("uses the run's own thresholds and category names", () => {
+  const custom: RunInfo = { ...run, outputThreshold: 0.01, renderThreshold: 0.35, categories: { "1": "bird" } };
+  const text = resultsReadme(custom, totalsFor([], custom)).replace(/\s+/g, " ");
+  assert.ok(text.includes("output 0.01"));
+  assert.ok(text.includes("confidence of 0.35 or more"));
+  assert.ok(text.includes("bird red"));
+  assert.ok(!text.includes("recommended default"), "0.35 is not MD's default");
+  assert.ok(text.includes("0 images"));
+});
+
+test("wrap keeps words whole and lines within the width", () => {
+  assert.deepEqual(wrap("one two three four", 9), ["one two", "three", "four"]);
+  assert.deepEqual(wrap("a https://example.org/a/very/long/link b", 10), ["a", "https://example.org/a/very/long/link", "b"]);
+  assert.deepEqual(wrap("", 10), []);
+});

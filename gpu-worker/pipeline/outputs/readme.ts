@@ -1,0 +1,265 @@
+// README.txt for the results zip: what each file is, what the columns and the two thresholds
+// mean, and how to open detections.json elsewhere. Plain text, wrapped for any editor.
+
+import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
+import type { PackageSummary } from "./camtrapDp/writePackage.ts";
+import { DEFAULT_UTC_OFFSET } from "./camtrapDp/timestamps.ts";
+import type { RunInfo } from "../types.ts";
+import { mdTimestamp } from "./detectionsJson.ts";
+import { categoryIds } from "../categories.ts";
+import type { ResultTotals } from "./resultTotals.ts";
+
+/** Lines are wrapped to this width. */
+export const README_WIDTH = 90;
+
+/** Box colours as render.ts draws them (MD's DEFAULT_COLORS indexed by category id). */
+const BOX_COLOURS: Readonly<Record<string, string>> = { "1": "red", "2": "blue", "3": "gold" };
+
+type Block = string | { term: string; text: string };
+
+/** What else the zip holds, when the pipeline wrote it. */
+export interface ReadmeExtras {
+  sortedView?: boolean;
+  camtrapDp?: PackageSummary & { folder: string; utcOffset?: string };
+}
+
+export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: ReadmeExtras = {}): string {
+  const ids = categoryIds(run);
+  const name = (id: string) => run.categories[id] ?? `category ${id}`;
+  const names = ids.map(name);
+  const seconds = Math.round((run.completedAt.getTime() - run.startedAt.getTime()) / 1000);
+  const output = run.outputThreshold;
+  const render = run.renderThreshold;
+
+  const sections: Array<[string, Block[]]> = [
+    [
+      "TRAPLINE RESULTS",
+      [
+        `Model ${run.detector}${run.modelId ? ` (${run.modelId})` : ""}, run on ${run.provider}, from ` +
+          `${mdTimestamp(run.startedAt)} to ${mdTimestamp(run.completedAt)} UTC (${seconds} seconds).`,
+        `${plural(totals.images, "image")}: ${totals.ok} processed, ${totals.failed} could not be read. ` +
+          ids.map((id) => `${totals.imagesWith[id] ?? 0} with ${name(id)}`).join(", ") +
+          `, ${totals.empty} empty (at the render threshold of ${render}).`,
+      ],
+    ],
+    [
+      "WHAT IS IN THIS ZIP",
+      [
+        {
+          term: "your folders",
+          text:
+            "Every photo under the path you uploaded it with. Photos with a detection at or above the " +
+            "render threshold have boxes and labels drawn on them; all others are the very files you " +
+            "uploaded, byte for byte.",
+        },
+        { term: "results.xlsx", text: "A spreadsheet with one row per photo and one per detection (below)." },
+        {
+          term: "detections.json",
+          text:
+            "Every detection in MegaDetector's batch output format (version 1.6), for Timelapse, AddaxAI " +
+            "and MegaDetector's own tools.",
+        },
+        ...zipExtras(extras),
+        { term: "README.txt", text: "This file." },
+      ],
+    ],
+    ...camtrapSection(extras),
+    [
+      "THE TWO THRESHOLDS",
+      [
+        "The model gives every box it finds a confidence between 0 and 1. Two cut-offs were used:",
+        {
+          term: `output ${output}`,
+          text:
+            `Boxes with a confidence above ${output} are kept in detections.json and on the Detections ` +
+            `sheet. ${output === DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD ? "This is MegaDetector's own default, " : "This is "}` +
+            "deliberately low, so that review tools can let you choose your own cut-off later. Most " +
+            "boxes near it are rocks, shadows and grass.",
+        },
+        {
+          term: `render ${render}`,
+          text:
+            `Boxes with a confidence of ${render} or more are drawn on the photos and counted in the ` +
+            `count columns, the "with" totals and "empty". ` +
+            (render === DEFAULT_RENDER_THRESHOLD ? `${render} is MegaDetector v5's recommended default. ` : "") +
+            "A lower threshold misses fewer animals but shows more false alarms; a higher one the " +
+            "reverse. Look through a sample of your own photos before relying on any threshold.",
+        },
+      ],
+    ],
+    [
+      "BOXES",
+      [
+        ids.map((id) => `${name(id)} ${BOX_COLOURS[id] ?? "in another colour"}`).join(", ") +
+          ". Each label gives the category and the confidence.",
+      ],
+    ],
+    [
+      "DATES AND TIMES",
+      [
+        "Dates and times are exactly as the camera recorded them. Camera clocks carry no time zone, so " +
+          "nothing has been converted: if a camera's clock was wrong, or not changed for daylight " +
+          "saving, these times are too. Only the start and end of processing (above and on the Summary " +
+          "sheet) are in UTC.",
+      ],
+    ],
+    [
+      "RESULTS.XLSX",
+      [
+        "Images sheet, one row per photo:",
+        { term: "path, folder", text: "Where the photo is in your upload." },
+        {
+          term: "status, problem",
+          text: 'ok, or failed with the reason; "problem" also notes files that were read only in part.',
+        },
+        {
+          term: "<category> count",
+          text: `Detections of ${names.join(", ")} at or above the render threshold; "total count" adds them up.`,
+        },
+        { term: "max confidence", text: "The highest confidence of any box in the photo (0 when there is none)." },
+        {
+          term: "DateTimeOriginal",
+          text: "When the photo was taken (EXIF); DateTimeDigitized and DateTime are the camera's other clocks.",
+        },
+        { term: "event", text: "The event (burst) the photo belongs to; see the Events sheet." },
+        { term: "make, model, serial", text: "The camera, as it names itself." },
+        {
+          term: "trigger ... label",
+          text:
+            "Camera-trap fields from the maker note of cameras whose format is published (Reconyx HyperFire, " +
+            'HyperFire 2, UltraFire): what fired the camera, the position in its burst ("2 of 3"), its event ' +
+            "counter, temperature in degrees Celsius, moon phase, battery voltage and the label typed into the camera. When " +
+            "standard EXIF has no DateTimeOriginal or serial, the maker note's are used.",
+        },
+        {
+          term: "latitude, longitude",
+          text: 'Decimal degrees, south and west negative; "map" opens the spot in OpenStreetMap.',
+        },
+        { term: "altitude (m)", text: "Metres above sea level, when the camera recorded it." },
+        { term: "width, height", text: "Pixels, as the photo is displayed (after rotation)." },
+        { term: "file size, format", text: "Bytes, and the image format found in the file." },
+        "Detections sheet, one row per box above the output threshold:",
+        { term: "category", text: `${names.join(", ")}.` },
+        { term: "confidence", text: "From 0 to 1." },
+        {
+          term: "x_min ... height",
+          text: "The box as fractions of the photo's width and height, measured from the top-left corner.",
+        },
+        { term: "left ... bottom", text: "The same box in pixels." },
+        { term: "drawn", text: "TRUE when the box is at or above the render threshold." },
+        "Events sheet, one row per event: the photos one camera took in one burst. Photos are grouped per " +
+          "camera (its serial number, else its folder): by the camera's own burst numbering where its maker " +
+          "note has one, else photos less than the event gap apart (60 seconds unless chosen otherwise) join " +
+          "one event. Each row gives the camera, first and last time, number of photos, highest confidence " +
+          'and the categories seen at the render threshold ("empty" for none).',
+        "Summary sheet: the totals above, per folder, and the model and thresholds used. Very long " +
+          'lists continue on sheets named "Images 2", "Detections 2" and so on.',
+      ],
+    ],
+    [
+      "OPENING DETECTIONS.JSON",
+      [
+        "Paths in detections.json are relative to the top of your upload. Unzip, and keep the photos " +
+          "(the originals or these copies) in the same folders.",
+        {
+          term: "Timelapse",
+          text:
+            "Create or open your Timelapse template in that top folder, then import detections.json as " +
+            "recognition data (see the Image Recognition guide on the Timelapse website). Timelapse " +
+            `offers ${render} as the starting threshold.`,
+        },
+        {
+          term: "AddaxAI",
+          text:
+            "Copy detections.json into that top folder and rename it image_recognition_file.json; " +
+            "AddaxAI's post-processing then reads it as if AddaxAI had made it.",
+        },
+      ],
+    ],
+  ];
+
+  return sections.map(([title, blocks]) => `${title}\n\n${formatBlocks(blocks)}`).join("\n\n\n") + "\n";
+}
+
+function zipExtras(extras: ReadmeExtras): Block[] {
+  const blocks: Block[] = [];
+  if (extras.sortedView) {
+    blocks.push({
+      term: "sorted/",
+      text:
+        "A second copy of every processed photo, by what it shows at the render threshold: animal, person, " +
+        "vehicle, empty, or combinations such as animal+person, each keeping its own path below.",
+    });
+  }
+  if (extras.camtrapDp) {
+    blocks.push({ term: `${extras.camtrapDp.folder}/`, text: "The detections as a Camera Trap Data Package (Camtrap DP 1.0.2); see below." });
+  }
+  return blocks;
+}
+
+function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
+  const camtrap = extras.camtrapDp;
+  if (!camtrap) return [];
+  const offset = camtrap.utcOffset ?? DEFAULT_UTC_OFFSET;
+  const blocks: Block[] = [
+    "Camtrap DP is the TDWG standard for camera-trap data that GBIF, Agouti and camtraptor read. " +
+      "deployments.csv has one row per camera, media.csv one per photo with a capture time, and " +
+      "observations.csv the detector's machine observations: one per box at the render threshold " +
+      '(animal, human or vehicle; "blank" when there is none) and one per event and category. ' +
+      "No species are named: the detector only finds animals.",
+    `Times are the cameras' clock times written with the UTC offset ${offset}` +
+      (camtrap.utcOffset ? " given when processing." : ", because camera clocks carry no zone: if your cameras ran on another zone, process again with that offset (trapline --utc-offset) or correct it before publishing.") +
+      " File paths are relative to the top of this zip.",
+    "Before publishing, edit datapackage.json: the project title, sampling design and contributors are placeholders.",
+  ];
+  if (camtrap.withoutTime > 0) blocks.push(`${plural(camtrap.withoutTime, "processed photo")} had no capture time and are not in the package.`);
+  if (camtrap.withoutCoordinates.length > 0) {
+    blocks.push(
+      `These cameras' photos carry no GPS, so their deployments have no coordinates, which Camtrap DP requires: ${camtrap.withoutCoordinates.join(", ")}. ` +
+        "Add latitude and longitude to deployments.csv (or process again with trapline --location).",
+    );
+  }
+  return [["CAMTRAP DP", blocks]];
+}
+
+/** Paragraphs apart; the terms of one list on consecutive lines. */
+function formatBlocks(blocks: Block[]): string {
+  let text = "";
+  blocks.forEach((block, i) => {
+    const previous = blocks[i - 1];
+    if (previous !== undefined) text += typeof block !== "string" && typeof previous !== "string" ? "\n" : "\n\n";
+    text += formatBlock(block);
+  });
+  return text;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+const TERM_WIDTH = 24;
+
+function formatBlock(block: Block): string {
+  if (typeof block === "string") return wrap(block, README_WIDTH).join("\n");
+  const indent = " ".repeat(TERM_WIDTH);
+  const lines = wrap(block.text, README_WIDTH - TERM_WIDTH);
+  const head = `  ${block.term}`;
+  const first = head.length < TERM_WIDTH ? head.padEnd(TERM_WIDTH) + (lines.shift() ?? "") : head;
+  return [first, ...lines.map((line) => indent + line)].join("\n");
+}
+
+/** Greedy word wrap; a word longer than the width stays whole on its own line. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}

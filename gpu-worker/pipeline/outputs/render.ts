@@ -1,0 +1,276 @@
+// Draw detection boxes and labels on an image the way MegaDetector's visualiser does
+// (MD megadetector/visualization/visualization_utils.py, render_detection_bounding_boxes and
+// draw_bounding_box_on_image): one colour per category, labels "<name>: <percent>%" in black
+// on a rectangle filled with the box colour, least confident box drawn first.
+// Everything is one sharp pipeline: auto-orient, composite one SVG of boxes and labels, re-encode.
+import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
+import type { Detection } from "../types.ts";
+import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
+
+export interface RenderOptions {
+  /** Boxes with conf >= threshold are drawn (MD renders score >= rendering_threshold). */
+  threshold: number;
+  /** MD category id -> name; an id missing here is shown as the id, as MD does. */
+  categories: Record<string, string>;
+}
+
+/**
+ * MD DEFAULT_COLORS starts AliceBlue, Red, RoyalBlue, Gold, Chartreuse, Aqua and is indexed by
+ * the category id, so animal ("1") is red, person ("2") royal blue, vehicle ("3") gold.
+ * The first six match MD; the rest are our own picks, chosen to stay distinct from them
+ * (MD's list goes on with near-white Azure and Beige, hard to tell apart on a photo).
+ */
+export const CATEGORY_COLORS: readonly string[] = [
+  "#f0f8ff", // AliceBlue
+  "#ff0000", // Red: animal
+  "#4169e1", // RoyalBlue: person
+  "#ffd700", // Gold: vehicle
+  "#7fff00", // Chartreuse
+  "#00ffff", // Aqua
+  "#ff8c00", // DarkOrange
+  "#ff1493", // DeepPink
+  "#8a2be2", // BlueViolet
+  "#00ff7f", // SpringGreen
+];
+
+/**
+ * MD DEFAULT_BOX_THICKNESS is 4 px whatever the image size; we keep 4 px on a frame whose
+ * long side is 2048 px and scale with the frame, so a box looks the same on 3 MP and 20 MP.
+ */
+const REFERENCE_LONG_SIDE = 2048;
+const BOX_THICKNESS_AT_REFERENCE = 4;
+const MIN_BOX_THICKNESS = 2;
+
+/**
+ * MD DEFAULT_LABEL_FONT_SIZE is 16 px with 4 px lines, sized for its small preview images;
+ * twice that on a full 2048 px frame keeps a label readable when the frame is viewed whole.
+ */
+const LABEL_FONT_SIZE_AT_REFERENCE = 32;
+const MIN_LABEL_FONT_SIZE = 12;
+
+/** DejaVu Sans ships with most Linux images; librsvg falls back through fontconfig. */
+const LABEL_FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif";
+
+/**
+ * librsvg cannot measure text for us (it ignores textLength), so the label rectangle is sized
+ * from an average advance width: DejaVu Sans lower case and digits are 0.55-0.64 em.
+ */
+const LABEL_CHAR_WIDTH_EM = 0.62;
+
+/** MD pads each label line by 5% of the text height; a little more suits a rendered font. */
+const LABEL_PADDING_EM = 0.1;
+
+/** Baseline below the label's top padding: leaves room for ascenders above and descenders below. */
+const LABEL_BASELINE_EM = 0.8;
+
+/** For a JPEG whose quality cannot be estimated from its tables, WebP, and files converted to JPEG. */
+export const DEFAULT_QUALITY = 90;
+
+/** Below 75 the re-encode visibly degrades further; above 95 files grow for no visible gain. */
+const MIN_JPEG_QUALITY = 75;
+const MAX_JPEG_QUALITY = 95;
+
+/**
+ * Draws every detection with conf >= threshold. Returns null when none passes, so the caller
+ * can keep the original bytes; otherwise the re-encoded image in display orientation (EXIF
+ * Orientation reset to 1, the other EXIF tags kept so dates and GPS still read).
+ */
+export async function renderDetections(
+  original: Buffer,
+  detections: Detection[],
+  options: RenderOptions,
+): Promise<Buffer | null> {
+  // Ascending confidence: the most confident box is drawn last, on top (MD box_sort_order "confidence").
+  const shown = detections.filter((d) => d.conf >= options.threshold).sort((a, b) => a.conf - b.conf);
+  if (shown.length === 0) return null;
+
+  // The detector already decoded this image leniently (a truncated JPEG goes as far as it goes); draw on the same pixels.
+  const open = () => sharp(original, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS });
+  try {
+    const meta = await open().metadata();
+    const { width, height } = meta.autoOrient;
+    const drawn = open()
+      .autoOrient()
+      .composite([detectionOverlay(shown, width, height, options.categories)])
+      // keepExif rewrites Orientation to 1 after autoOrient and keeps dates, GPS, make and model.
+      // XMP (and IPTC) are dropped on purpose: libvips keeps XMP verbatim, and an XMP
+      // tiff:Orientation would make some viewers rotate the already-rotated pixels again.
+      .keepExif()
+      .keepIccProfile();
+    return await encodeLike(drawn, meta, original);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Could not draw the detection boxes on this image: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * JPEG stays JPEG at about the original quality and the same chroma subsampling; PNG, WebP and
+ * TIFF keep their format, so the file in the results zip still matches its extension. Anything
+ * else (GIF, HEIF, JPEG 2000...) becomes JPEG, which every viewer opens: camera traps write
+ * JPEG, and drawing on the rare other file matters more than its container.
+ */
+async function encodeLike(pipeline: Sharp, meta: Metadata, original: Buffer): Promise<Buffer> {
+  switch (meta.format) {
+    case "png":
+      return pipeline.png().toBuffer();
+    case "webp":
+      return pipeline.webp({ quality: DEFAULT_QUALITY }).toBuffer();
+    case "tiff":
+      return pipeline.tiff({ compression: "lzw" }).toBuffer();
+    case "jpeg": {
+      const quality = clamp(estimateJpegQuality(original) ?? DEFAULT_QUALITY, MIN_JPEG_QUALITY, MAX_JPEG_QUALITY);
+      const chromaSubsampling = meta.chromaSubsampling?.startsWith("4:4:4") ? "4:4:4" : "4:2:0";
+      return pipeline.jpeg({ quality, chromaSubsampling, mozjpeg: false }).toBuffer();
+    }
+    default:
+      return pipeline.flatten({ background: "#ffffff" }).jpeg({ quality: DEFAULT_QUALITY }).toBuffer();
+  }
+}
+
+/** The label MD writes: "{name}: {round(100 * conf)}%", with Python's round (half to even). */
+export function detectionLabel(detection: Detection, categories: Record<string, string>): string {
+  const name = categories[detection.category] ?? detection.category;
+  return `${name}: ${roundHalfToEven(100 * detection.conf)}%`;
+}
+
+export function categoryColor(category: string): string {
+  const id = Number.parseInt(category, 10);
+  const index = Number.isNaN(id) ? [...category].reduce((sum, c) => sum + c.charCodeAt(0), 0) : Math.abs(id);
+  return CATEGORY_COLORS[index % CATEGORY_COLORS.length] ?? "#ff0000";
+}
+
+interface Rectangle {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * One SVG holding every box and label in drawing order, cut to the area they cover: librsvg
+ * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
+ * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
+ */
+function detectionOverlay(
+  detections: Detection[],
+  width: number,
+  height: number,
+  categories: Record<string, string>,
+): OverlayOptions {
+  const scale = Math.max(width, height) / REFERENCE_LONG_SIDE;
+  const thickness = Math.min(width, height, Math.max(MIN_BOX_THICKNESS, Math.round(BOX_THICKNESS_AT_REFERENCE * scale)));
+  const fontSize = Math.max(MIN_LABEL_FONT_SIZE, Math.round(LABEL_FONT_SIZE_AT_REFERENCE * scale));
+  const padding = Math.max(1, Math.round(LABEL_PADDING_EM * fontSize));
+  const labelHeight = Math.min(height, fontSize + 2 * padding);
+  // Where a line centred on a box edge starts, kept inside the frame so that a box touching
+  // the edge still shows its full line. Integer starts keep every line pixel-exact.
+  const lineStart = (at: number, size: number) => clamp(Math.round(at) - Math.floor(thickness / 2), 0, size - thickness);
+
+  const covered: Rectangle[] = [];
+  const shapes = detections.map((detection) => {
+    const [x, y, w, h] = detection.bbox;
+    const left = lineStart(x * width, width);
+    const top = lineStart(y * height, height);
+    const right = Math.max(left, lineStart((x + w) * width, width));
+    const bottom = Math.max(top, lineStart((y + h) * height, height));
+    const color = categoryColor(detection.category);
+    const text = detectionLabel(detection, categories);
+    const label: Rectangle = {
+      width: Math.min(width, Math.ceil(text.length * LABEL_CHAR_WIDTH_EM * fontSize) + 2 * padding),
+      height: labelHeight,
+      left: 0,
+      // Above the box as MD draws it; inside its top edge when there is no room above.
+      top: top >= labelHeight ? top - labelHeight : top,
+    };
+    label.left = Math.min(left, width - label.width);
+    covered.push({ left, top, width: right - left + thickness, height: bottom - top + thickness }, label);
+    const half = thickness / 2;
+    return (
+      `<rect x="${left + half}" y="${top + half}" width="${right - left}" height="${bottom - top}" fill="none" stroke="${color}" stroke-width="${thickness}"/>` +
+      `<rect x="${label.left}" y="${label.top}" width="${label.width}" height="${label.height}" fill="${color}"/>` +
+      `<text x="${label.left + padding}" y="${label.top + padding + Math.round(LABEL_BASELINE_EM * fontSize)}">${escapeXml(text)}</text>`
+    );
+  });
+
+  const area = union(covered);
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${area.width}" height="${area.height}" viewBox="${area.left} ${area.top} ${area.width} ${area.height}">` +
+    `<g font-family="${LABEL_FONT_FAMILY}" font-size="${fontSize}" fill="#000000">${shapes.join("")}</g></svg>`;
+  return { input: Buffer.from(svg), left: area.left, top: area.top };
+}
+
+function union(rectangles: Rectangle[]): Rectangle {
+  const left = Math.min(...rectangles.map((r) => r.left));
+  const top = Math.min(...rectangles.map((r) => r.top));
+  const right = Math.max(...rectangles.map((r) => r.left + r.width));
+  const bottom = Math.max(...rectangles.map((r) => r.top + r.height));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** IJG / JPEG Annex K luminance table: what libjpeg scales by quality. */
+const STANDARD_LUMINANCE_TABLE: readonly number[] = [
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51,
+  87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101,
+  72, 92, 95, 98, 112, 100, 103, 99,
+];
+const STANDARD_LUMINANCE_TABLE_SUM = STANDARD_LUMINANCE_TABLE.reduce((sum, q) => sum + q, 0);
+
+/**
+ * The libjpeg quality that would give the file's luminance quantisation table (table 0), from
+ * the ratio of its sum to the standard table's: libjpeg scales every entry by 5000/q (q < 50)
+ * or 200 - 2q (q >= 50) percent. Cameras with their own tables get the nearest equivalent.
+ * Undefined when the file has no readable table.
+ */
+export function estimateJpegQuality(jpeg: Buffer): number | undefined {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return undefined;
+  let offset = 2;
+  while (offset + 4 <= jpeg.length) {
+    if (jpeg[offset] !== 0xff) return undefined;
+    const marker = jpeg[offset + 1];
+    if (marker === 0xff) {
+      offset += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined; // image data begins: no table seen
+    const length = jpeg.readUInt16BE(offset + 2);
+    const end = offset + 2 + length;
+    if (marker === 0xdb) {
+      let table = offset + 4;
+      while (table < end && table < jpeg.length) {
+        const precisionAndId = jpeg[table] ?? 0;
+        const entryBytes = precisionAndId >> 4 === 0 ? 1 : 2;
+        if ((precisionAndId & 0x0f) === 0) {
+          let sum = 0;
+          for (let i = 0; i < 64; i++) {
+            const at = table + 1 + i * entryBytes;
+            if (at + entryBytes > jpeg.length) return undefined;
+            sum += entryBytes === 1 ? (jpeg[at] ?? 0) : jpeg.readUInt16BE(at);
+          }
+          const scalePercent = (100 * sum) / STANDARD_LUMINANCE_TABLE_SUM;
+          const quality = scalePercent <= 100 ? (200 - scalePercent) / 2 : 5000 / scalePercent;
+          return clamp(Math.round(quality), 1, 100);
+        }
+        table += 1 + 64 * entryBytes;
+      }
+    }
+    offset = end;
+  }
+  return undefined;
+}
+
+function roundHalfToEven(value: number): number {
+  const floor = Math.floor(value);
+  const fraction = value - floor;
+  if (fraction > 0.5) return floor + 1;
+  if (fraction < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,208 @@
+// The whole pipeline on a folder and a zip, with a tiny model whose answers are known:
+// the results zip, detections.json and results.xlsx are read back and checked.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { finished } from "node:stream/promises";
+import ExcelJS from "exceljs";
+import exifr from "exifr";
+import sharp from "sharp";
+import { ascii, byte, exifApp1Segment, rational, short } from "../../../test/helpers/exifImages.ts";
+import { readZip } from "../../../test/helpers/readZip.ts";
+import { writeTinyDetector } from "../../../test/helpers/tinyModels.ts";
+import { storedEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
+import { Detector } from "../detector/detector.ts";
+import { validateCamtrapPackage } from "../../../test/helpers/camtrapDp/validatePackage.ts";
+import { collectInputs } from "../inputs/collectInputs.ts";
+import { awayFromReservedNames, runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
+
+let dir: string;
+let detector: Detector;
+let summary: PipelineSummary;
+let zip: Map<string, Buffer>;
+const progress: PipelineProgress[] = [];
+const inputs = new Map<string, Buffer>();
+
+/** A 640x480 grey JPEG, optionally with a target the tiny model finds, and optional EXIF. */
+async function photo(options: { target?: { left: number; top: number; width: number; height: number }; exif?: Buffer } = {}) {
+  const { target } = options;
+  const composite = target
+    ? [{ input: await sharp({ create: { width: target.width, height: target.height, channels: 3, background: { r: 255, g: 0, b: 230 } } }).png().toBuffer(), left: target.left, top: target.top }]
+    : [];
+  const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 60, g: 60, b: 60 } } })
+    .composite(composite)
+    .jpeg({ quality: 100, chromaSubsampling: "4:4:4" })
+    .toBuffer();
+  return options.exif ? Buffer.concat([jpeg.subarray(0, 2), options.exif, jpeg.subarray(2)]) : jpeg;
+}
+
+const cameraExif = exifApp1Segment({
+  ifd0: { 0x010f: ascii("RECONYX"), 0x0110: ascii("HC500 HYPERFIRE"), 0x0112: short(1) },
+  exif: { 0x9003: ascii("2023:07:14 05:32:10"), 0xa431: ascii("H500XX01234") },
+  gps: {
+    0x0001: ascii("S"), 0x0002: rational([2, 1], [20, 1], [0, 1]),
+    0x0003: ascii("W"), 0x0004: rational([61, 1], [30, 1], [0, 1]),
+    0x0005: byte(0), 0x0006: rational([1234, 10]),
+  },
+});
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "trapline-pipeline-"));
+  await mkdir(join(dir, "cam1"));
+  inputs.set("cam1/IMG_0001.JPG", await photo({ target: { left: 160, top: 120, width: 320, height: 240 }, exif: cameraExif }));
+  inputs.set("cam1/IMG_0002.JPG", await photo());
+  inputs.set("cam1/broken.jpg", Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46]));
+  for (const [path, bytes] of inputs) await writeFile(join(dir, path), bytes);
+  // Orientation 6: the stored left strip is the displayed top strip.
+  const rotated = await photo({ target: { left: 0, top: 0, width: 160, height: 480 }, exif: exifApp1Segment({ ifd0: { 0x0112: short(6) } }) });
+  inputs.set("card/DCIM/IMG_0100.JPG", rotated);
+  await writeFile(join(dir, "card.zip"), zipBytes([storedEntry("DCIM/IMG_0100.JPG", rotated), storedEntry("../escape.jpg", rotated)]));
+
+  const modelPath = join(dir, "tiny.onnx");
+  await writeTinyDetector(modelPath, { layout: "yolov5", inputSize: 64, dynamicSpatial: true, stride: 32 });
+  detector = await Detector.open({ modelPath, provider: "cpu", batchSize: 2 });
+  const out = createWriteStream(join(dir, "results.zip"));
+  summary = await runPipeline(collectInputs([join(dir, "cam1"), join(dir, "card.zip")]), out, {
+    detector,
+    detectorName: "tiny.onnx",
+    total: 5,
+    onProgress: (p) => progress.push(p),
+  });
+  await finished(out);
+  zip = await readZip(join(dir, "results.zip"));
+});
+
+after(async () => {
+  await detector?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("the zip holds every input image under its path, plus the reports, and nothing unsafe", () => {
+  assert.deepEqual([...zip.keys()].sort(), [
+    "README.txt",
+    "cam1/IMG_0001.JPG",
+    "cam1/IMG_0002.JPG",
+    "cam1/broken.jpg",
+    "camtrap-dp/datapackage.json",
+    "camtrap-dp/deployments.csv",
+    "camtrap-dp/media.csv",
+    "camtrap-dp/observations.csv",
+    "card/DCIM/IMG_0100.JPG",
+    "detections.json",
+    "results.xlsx",
+  ]);
+});
+
+test("camtrap-dp/ in the zip is a valid Camtrap DP package", async () => {
+  const packageDir = join(dir, "camtrap-dp");
+  await mkdir(packageDir);
+  for (const [name, bytes] of zip) if (name.startsWith("camtrap-dp/")) await writeFile(join(dir, name), bytes);
+  assert.deepEqual(await validateCamtrapPackage(packageDir), []);
+  const media = zip.get("camtrap-dp/media.csv")!.toString("utf8");
+  assert.match(media, /,H500XX01234,,2023-07-14T05:32:10\+00:00,cam1\/IMG_0001\.JPG,false,/);
+  assert.match(zip.get("camtrap-dp/observations.csv")!.toString("utf8"), /,media,animal,/);
+});
+
+test("the sorted view adds a copy of each processed image under sorted/<category>/", async () => {
+  const out = createWriteStream(join(dir, "sorted.zip"));
+  await runPipeline(collectInputs([join(dir, "cam1")]), out, { detector, detectorName: "tiny.onnx", sortedView: true, eventGapSeconds: 5 });
+  await finished(out);
+  const sorted = await readZip(join(dir, "sorted.zip"));
+  assert.deepEqual([...sorted.keys()].filter((name) => name.startsWith("sorted/")).sort(), ["sorted/animal/cam1/IMG_0001.JPG", "sorted/empty/cam1/IMG_0002.JPG"]);
+  assert.ok(sorted.get("sorted/animal/cam1/IMG_0001.JPG")!.equals(sorted.get("cam1/IMG_0001.JPG")!), "the copy is the boxed image");
+  assert.ok(sorted.get("sorted/empty/cam1/IMG_0002.JPG")!.equals(inputs.get("cam1/IMG_0002.JPG")!));
+  assert.match(sorted.get("README.txt")!.toString("utf8"), /sorted\//);
+});
+
+test("images without boxes are byte-identical; boxed ones are re-encoded and keep their EXIF", async () => {
+  assert.ok(zip.get("cam1/IMG_0002.JPG")!.equals(inputs.get("cam1/IMG_0002.JPG")!));
+  assert.ok(zip.get("cam1/broken.jpg")!.equals(inputs.get("cam1/broken.jpg")!), "a broken file is kept as sent");
+  const boxed = zip.get("cam1/IMG_0001.JPG")!;
+  assert.ok(!boxed.equals(inputs.get("cam1/IMG_0001.JPG")!));
+  const exif = (await exifr.parse(boxed, { reviveValues: false })) as Record<string, unknown>;
+  assert.equal(exif.DateTimeOriginal, "2023:07:14 05:32:10");
+  assert.equal(exif.Make, "RECONYX");
+  // The box's red edge is on the target's border (320x240 at 160,120).
+  const { data, info } = await sharp(boxed).raw().toBuffer({ resolveWithObject: true });
+  const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as { images: { detections: { bbox: number[] }[] }[] };
+  const [x, y, w] = json.images[0]!.detections[0]!.bbox as [number, number, number];
+  const rgb = (px: number, py: number) => [...data.subarray((py * info.width + px) * info.channels, (py * info.width + px) * info.channels + 3)];
+  const edge = rgb(Math.round((x + w / 2) * 640), Math.round(y * 480));
+  assert.ok(edge[0]! > 200 && edge[1]! < 60 && edge[2]! < 60, `red line on the box's top edge: ${edge.join()}`);
+  // The rotated frame is written upright, so its EXIF orientation no longer applies.
+  const upright = await sharp(zip.get("card/DCIM/IMG_0100.JPG")).metadata();
+  assert.deepEqual([upright.width, upright.height, upright.orientation ?? 1], [480, 640, 1]);
+});
+
+test("detections.json is MegaDetector's format: sorted, boxes normalised to the displayed image", () => {
+  const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as {
+    images: { file: string; detections: { category: string; conf: number; bbox: number[] }[] | null; failure?: string }[];
+    info: { format_version: string; detector: string };
+    detection_categories: Record<string, string>;
+  };
+  assert.equal(json.info.format_version, "1.6");
+  assert.equal(json.info.detector, "tiny.onnx");
+  assert.deepEqual(json.detection_categories, { "1": "animal", "2": "person", "3": "vehicle" });
+  assert.deepEqual(json.images.map((i) => i.file), ["cam1/IMG_0001.JPG", "cam1/IMG_0002.JPG", "cam1/broken.jpg", "card/DCIM/IMG_0100.JPG"]);
+  const [first, empty, broken, rotated] = json.images;
+  const near = (actual: number[], expected: number[]) =>
+    assert.ok(actual.every((v, i) => Math.abs(v - expected[i]!) <= 0.02), `${actual.join()} is near ${expected.join()}`);
+  assert.equal(first!.detections!.length, 1);
+  assert.equal(first!.detections![0]!.category, "1");
+  assert.ok(Math.abs(first!.detections![0]!.conf - 0.9) < 0.02);
+  near(first!.detections![0]!.bbox, [0.25, 0.25, 0.5, 0.5]);
+  assert.deepEqual(empty!.detections, []);
+  assert.equal(broken!.failure, "image access failure");
+  near(rotated!.detections![0]!.bbox, [0, 0, 1, 0.25]);
+});
+
+test("results.xlsx has real types: camera dates, signed GPS, counts, and a row with the reason for each problem", async () => {
+  const workbook = new ExcelJS.Workbook();
+  // exceljs's load(Buffer) typing clashes with ES2024's ArrayBuffer; reading a file avoids it.
+  const xlsxPath = join(dir, "results.xlsx");
+  await writeFile(xlsxPath, zip.get("results.xlsx")!);
+  await workbook.xlsx.readFile(xlsxPath);
+  const images = workbook.getWorksheet("Images")!;
+  const header = (images.getRow(1).values as unknown[]).map(String);
+  const column = (name: string) => header.indexOf(name);
+  const rows = new Map<string, unknown[]>();
+  images.eachRow((row, n) => n > 1 && rows.set(String((row.values as unknown[])[column("path")]), row.values as unknown[]));
+  assert.deepEqual([...rows.keys()].sort(), ["card.zip", "cam1/IMG_0001.JPG", "cam1/IMG_0002.JPG", "cam1/broken.jpg", "card/DCIM/IMG_0100.JPG"].sort());
+  const first = rows.get("cam1/IMG_0001.JPG")!;
+  assert.deepEqual(first[column("DateTimeOriginal")], new Date(Date.UTC(2023, 6, 14, 5, 32, 10)));
+  assert.equal(first[column("latitude")], -(2 + 20 / 60));
+  assert.equal(first[column("longitude")], -(61 + 30 / 60));
+  assert.equal(first[column("altitude (m)")], 123.4);
+  assert.equal(first[column("animal count")], 1);
+  assert.equal(first[column("serial")], "H500XX01234");
+  assert.match(String(rows.get("cam1/broken.jpg")![column("status")]), /failed/);
+  assert.ok(String(rows.get("cam1/broken.jpg")![column("problem")]).length > 10);
+  assert.match(String(rows.get("card.zip")![column("problem")]), /\.\.\/escape\.jpg/);
+  assert.equal(workbook.getWorksheet("Detections")!.rowCount, 3, "header + two boxes");
+  assert.equal(first[column("event")], "E00001");
+  assert.equal(workbook.getWorksheet("Events")!.rowCount, 4, "header + three events: the dated photo, and each undated photo on its own");
+  assert.ok(workbook.getWorksheet("Summary"));
+});
+
+test("progress counts up to the total, then reports; the summary matches", () => {
+  const processed = progress.filter((p) => p.stage === "images").map((p) => p.processed);
+  assert.deepEqual(processed, [1, 2, 3, 4, 5]);
+  assert.equal(progress.at(-1)!.stage, "reports");
+  assert.equal(summary.totals.images, 5);
+  assert.equal(summary.totals.failed, 2);
+  assert.equal(summary.totals.imagesWith["1"], 2);
+  assert.equal(summary.run.provider, "cpu");
+  assert.ok(summary.zipBytes > 0);
+});
+
+test("uploads named like the zip's own files move aside instead of being lost", () => {
+  assert.equal(awayFromReservedNames("README.txt"), "README (2).txt");
+  assert.equal(awayFromReservedNames("results.XLSX"), "results (2).XLSX");
+  assert.equal(awayFromReservedNames("sorted/animal/IMG_1.JPG"), "sorted (2)/animal/IMG_1.JPG");
+  assert.equal(awayFromReservedNames("Camtrap-DP/media.csv"), "Camtrap-DP (2)/media.csv");
+  assert.equal(awayFromReservedNames("cam1/README.txt"), "cam1/README.txt");
+  assert.equal(awayFromReservedNames("sorted.jpg"), "sorted.jpg");
+});

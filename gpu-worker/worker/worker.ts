@@ -1,0 +1,415 @@
+// The long-running consumer: takes one job message at a time, runs the pipeline on the job's
+// uploads and stores the results zip. It only coordinates: the queue, the job store, S3 and the
+// pipeline each do their own work.
+//
+// At-least-once delivery is assumed throughout. A message is deleted only once the zip is in S3
+// and the job is `done`; a worker that dies leaves the message to reappear, and the next
+// delivery redoes the job from scratch, overwriting the same result key. A job that keeps
+// failing ends `failed` with the reason after MAX_RECEIVES attempts, and its message goes on to
+// the dead-letter queue (the queue's redrive policy) for the operator.
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Config } from "../../core/config.ts";
+import type { JobRecord, JobResult } from "../../core/jobs.ts";
+import { StoreUnavailableError, type JobStore } from "../../core/jobStore.ts";
+import { resultKey } from "../../core/keys.ts";
+import { runPipeline, type OpenModel, type PipelineProgress, type PipelineSummary } from "../pipeline/index.ts";
+import { ProgressThrottle } from "./progressThrottle.ts";
+import { LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
+import { downloadJobInputs } from "./s3Inputs.ts";
+import { startResultUpload } from "./s3Results.ts";
+import type { TaskProtection } from "./taskProtection.ts";
+
+/** What the worker runs jobs with: the model already open, and its names for the reports. */
+export interface WorkerOptions {
+  config: Config;
+  store: JobStore;
+  queue: JobQueue;
+  /** The dead-letter queue: jobs whose messages land there (their worker died on the last attempt) are failed. */
+  deadLetters?: JobQueue;
+  s3: S3Client;
+  model: OpenModel;
+  log?: (line: string) => void;
+  /** Parent folder of each job's scratch folder (default: the system's temp folder). */
+  scratchDir?: string;
+  /** Seconds before a failed attempt is retried, by the receive count that failed. */
+  retryDelaySeconds?: (receiveCount: number) => number;
+  /** How often the dead-letter queue is checked. */
+  deadLetterCheckMs?: number;
+  /** Long-poll length (SQS allows up to 20 s; tests use less). */
+  pollSeconds?: number;
+  /** Pause after the queue or Redis could not be reached, before trying again. */
+  unavailableBackoffMs?: number;
+  /** ECS task scale-in protection while a job is held (a no-op outside ECS). */
+  protection?: TaskProtection;
+}
+
+/**
+ * Scale-in protection is asked for this long and renewed at half of it while the job runs: a
+ * worker that dies without releasing it leaves its task protected for minutes, not hours.
+ */
+const PROTECTION_MINUTES = 10;
+
+/** Back off 10 s, 20 s, 40 s... (at most 5 minutes): a blip passes, a poison job still ends soon. */
+export function defaultRetryDelaySeconds(receiveCount: number): number {
+  return Math.min(10 * 2 ** (receiveCount - 1), 300);
+}
+
+const DEAD_LETTER_CHECK_MS = 10_000;
+const UNAVAILABLE_BACKOFF_MS = 2_000;
+/** Leave this much of the grace period for giving the message back and closing down. */
+const SHUTDOWN_MARGIN_MS = 2_000;
+
+/** What becomes of a message once the worker is through with it. */
+type Outcome = { settle: "delete" } | { settle: "retry"; delaySeconds: number };
+
+/** Thrown out of a Redis wait when the worker is stopping: the message goes back to the queue. */
+class ShuttingDown extends Error {}
+
+/** One job's attempt, while it runs. */
+interface Running {
+  message: ReceivedMessage;
+  jobId: string;
+  startedAt: number;
+  progress?: PipelineProgress;
+  done: Promise<void>;
+  heartbeat?: Heartbeat;
+  /** Set when shutdown gave the message back: the attempt must not touch the message again. */
+  abandoned: boolean;
+}
+
+export class QueueWorker {
+  readonly #options: WorkerOptions;
+  readonly #log: (line: string) => void;
+  readonly #poll = new AbortController();
+  /** Last error of each job whose attempt failed, for the reason shown if it lands in the DLQ. */
+  readonly #lastErrors = new Map<string, string>();
+  #stopping = false;
+  #running: Running | undefined;
+  /** When the poll now waiting on the queue ends at the latest. */
+  #pollEndsAt = 0;
+  #loop: Promise<void> | undefined;
+  #deadLetterTimer: NodeJS.Timeout | undefined;
+  #lastUnavailableLog = 0;
+
+  constructor(options: WorkerOptions) {
+    this.#options = options;
+    this.#log = options.log ?? ((line) => console.log(line));
+  }
+
+  /** Starts taking jobs; resolves when the loop has ended after stop(). */
+  start(): Promise<void> {
+    this.#loop ??= this.#run();
+    if (this.#options.deadLetters) {
+      const check = () => {
+        void this.#checkDeadLetters().finally(() => {
+          if (!this.#stopping) this.#deadLetterTimer = setTimeout(check, this.#options.deadLetterCheckMs ?? DEAD_LETTER_CHECK_MS);
+        });
+      };
+      check();
+    }
+    return this.#loop;
+  }
+
+  /** The job being worked on, if any (for logs and tests). */
+  get currentJobId(): string | undefined {
+    return this.#running?.jobId;
+  }
+
+  /**
+   * Stops receiving. A job in progress finishes if it can within `graceMs`; otherwise its message
+   * is given back (visible again at once) so another worker starts it promptly.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#deadLetterTimer);
+    const running = this.#running;
+    if (!running) {
+      // Let a poll that ends within the grace period run out: cutting it off can leave a
+      // message handed to a connection nobody reads, hidden until its visibility ends.
+      if (this.#pollEndsAt - Date.now() > graceMs - SHUTDOWN_MARGIN_MS) this.#poll.abort();
+      return this.#waitForLoop();
+    }
+    const budget = graceMs - SHUTDOWN_MARGIN_MS;
+    const estimate = estimateRemainingMs(running);
+    if (estimate !== undefined && estimate > budget) {
+      this.#log(`Stopping: job ${running.jobId} needs about ${Math.round(estimate / 1000)} s more, longer than the ${Math.round(graceMs / 1000)} s grace period; handing it back to the queue.`);
+    } else {
+      this.#log(`Stopping: letting job ${running.jobId} finish (up to ${Math.round(Math.max(0, budget) / 1000)} s).`);
+      const finished = await Promise.race([running.done.then(() => true), sleep(Math.max(0, budget), false)]);
+      if (finished) return this.#waitForLoop();
+      this.#log(`Stopping: job ${running.jobId} did not finish in the grace period; handing it back to the queue.`);
+    }
+    // The attempt runs on (this process is about to exit) but never touches the message again.
+    running.abandoned = true;
+    await running.heartbeat?.stop();
+    await this.#options.queue.giveBack(running.message.receiptHandle).catch((error: unknown) => {
+      this.#log(`Could not hand job ${running.jobId} back (${messageOf(error)}); it reappears when its visibility timeout ends.`);
+    });
+  }
+
+  async #waitForLoop(): Promise<void> {
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const { queue, config } = this.#options;
+    while (!this.#stopping) {
+      let message: ReceivedMessage | undefined;
+      try {
+        const waitSeconds = this.#options.pollSeconds ?? LONG_POLL_SECONDS;
+        this.#pollEndsAt = Date.now() + waitSeconds * 1000;
+        message = await queue.receive({ visibilitySeconds: config.VISIBILITY_SECONDS, waitSeconds, signal: this.#poll.signal });
+      } catch (error) {
+        if (this.#stopping) break;
+        this.#unavailable(`The job queue is unreachable (${messageOf(error)}); retrying.`);
+        await sleep(this.#options.unavailableBackoffMs ?? UNAVAILABLE_BACKOFF_MS);
+        continue;
+      }
+      if (!message) continue;
+      if (this.#stopping) {
+        // Received while shutting down: let another worker have it now.
+        await queue.giveBack(message.receiptHandle).catch(() => {});
+        break;
+      }
+      const running: Running = { message, jobId: message.job?.jobId ?? "(unreadable message)", startedAt: Date.now(), done: Promise.resolve(), abandoned: false };
+      this.#running = running;
+      running.done = this.#handle(running).catch((error: unknown) => {
+        this.#log(`Job ${running.jobId}: unexpected error (${messageOf(error)})`);
+      });
+      await running.done;
+      this.#running = undefined;
+    }
+  }
+
+  async #handle(running: Running): Promise<void> {
+    const { queue, config } = this.#options;
+    const { message } = running;
+    if (!message.job) {
+      // Not a job message: nothing to fail. The redrive moves it to the DLQ for the operator.
+      this.#log(`Ignoring a message that is not a job (id ${message.messageId}, receive ${message.receiveCount}): ${message.body.slice(0, 200)}`);
+      if (message.receiveCount > config.MAX_RECEIVES) await queue.delete(message.receiptHandle);
+      else await queue.giveBack(message.receiptHandle, this.#retryDelay(message.receiveCount));
+      return;
+    }
+    // The message stays ours from here on, also while waiting out a Redis outage: giving it back
+    // then would spend its receives and send a healthy job to the DLQ.
+    const heartbeat = queue.heartbeat(message.receiptHandle, config.VISIBILITY_SECONDS, (error) =>
+      this.#log(`Job ${running.jobId}: could not extend the message's visibility (${messageOf(error)})`),
+    );
+    running.heartbeat = heartbeat;
+    const stopProtecting = this.#protectWhileRunning(running.jobId);
+    let outcome: Outcome;
+    try {
+      outcome = await this.#handleJob(running, message.job.jobId);
+    } catch (error) {
+      outcome = error instanceof ShuttingDown ? { settle: "retry", delaySeconds: 0 } : await this.#attemptFailed(running, error);
+    } finally {
+      await heartbeat.stop();
+    }
+    try {
+      if (running.abandoned) return;
+      if (outcome.settle === "delete") await queue.delete(message.receiptHandle);
+      else await queue.giveBack(message.receiptHandle, outcome.delaySeconds);
+    } finally {
+      await stopProtecting();
+    }
+  }
+
+  /**
+   * Keeps the task protected from scale-in until the returned function is called. A refusal is
+   * logged, not fatal: the job still runs, only without the shield.
+   */
+  #protectWhileRunning(jobId: string): () => Promise<void> {
+    const { protection } = this.#options;
+    if (!protection?.agentUri) return async () => {};
+    const protect = () =>
+      protection.protect(PROTECTION_MINUTES).catch((error: unknown) => this.#log(`Job ${jobId}: scale-in protection not set (${messageOf(error)})`));
+    void protect();
+    const renew = setInterval(() => void protect(), (PROTECTION_MINUTES / 2) * 60_000);
+    return async () => {
+      clearInterval(renew);
+      await protection.release().catch((error: unknown) => this.#log(`Job ${jobId}: scale-in protection not cleared (${messageOf(error)})`));
+    };
+  }
+
+  async #handleJob(running: Running, jobId: string): Promise<Outcome> {
+    const { store, config } = this.#options;
+    const { message } = running;
+    const job = await this.#withStore(() => store.get(jobId));
+    if (!job) {
+      // The record expired or was lost; a complete result means there is nothing left to do.
+      if (await this.#resultExists(jobId)) return { settle: "delete" };
+      throw new Error("no such job (its record expired, or it was never created)");
+    }
+    // A redelivery of a job already settled: no-op.
+    if (job.status === "done" || job.status === "failed" || job.status === "expired") return { settle: "delete" };
+    // The API sends the message just before marking the job queued; look again shortly.
+    if (job.status === "uploading") return { settle: "retry", delaySeconds: 1 };
+    if (message.receiveCount > config.MAX_RECEIVES) {
+      await this.#withStore(() => this.#failJob(jobId, this.#failureReason(jobId, message.receiveCount - 1)));
+      return { settle: "delete" };
+    }
+    // queued → processing, or processing → processing when an earlier worker died mid-job.
+    const started = await this.#withStore(() => store.transition(jobId, ["queued", "processing"], "processing", { progress: { processed: 0, total: job.progress.total } }));
+    // Settled by someone else in between (another delivery, expiry): nothing to do.
+    if (!started.ok) return { settle: "delete" };
+    await this.#withStore(() => store.recordAttempt(jobId));
+
+    const result = await this.#process(running, started.job);
+    if (running.abandoned) return { settle: "retry", delaySeconds: 0 };
+    const done = await this.#withStore(() =>
+      store.transition(jobId, ["processing"], "done", { result, progress: { processed: result.images, total: result.images } }),
+    );
+    if (!done.ok) this.#log(`Job ${jobId}: finished, but it is now ${done.status ?? "gone"}; leaving it as it is.`);
+    await store.recordRate(result.imagesPerSecond).catch(() => {});
+    this.#lastErrors.delete(jobId);
+    return { settle: "delete" };
+  }
+
+  /** Runs a store call, waiting out Redis outages (the message is kept meanwhile); throws ShuttingDown on stop. */
+  async #withStore<T>(work: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        if (this.#stopping) throw new ShuttingDown();
+        this.#unavailable(`${error.message}; the job waits until Redis is back.`);
+        await sleep(this.#options.unavailableBackoffMs ?? UNAVAILABLE_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** Download, pipeline, upload. Throws when the attempt failed (it will be retried). */
+  async #process(running: Running, job: JobRecord): Promise<JobResult> {
+    const { store, s3, config, model } = this.#options;
+    const jobId = job.id;
+    const files = await this.#withStore(() => store.getFiles(jobId));
+    if (!files) throw new Error("the job's file list is missing");
+    this.#log(`Job ${jobId}: downloading ${files.length} uploaded file${files.length === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
+    const inputs = await downloadJobInputs(s3, files, { bucket: config.BUCKET, ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}) });
+    try {
+      const total = inputs.items.length;
+      const progress = new ProgressThrottle<PipelineProgress>((p) => store.setProgress(jobId, p.processed, total).then(() => {}), {
+        onError: (error) => this.#unavailable(`Job ${jobId}: progress not saved (${messageOf(error)})`),
+      });
+      const key = resultKey(jobId);
+      const upload = startResultUpload(s3, { bucket: config.BUCKET, key, fileName: `trapline-${jobId}.zip`, partBytes: config.PART_BYTES });
+      let summary: PipelineSummary;
+      try {
+        summary = await Promise.race([
+          runPipeline(inputs.items, upload.body, {
+            detector: model.detector,
+            detectorName: model.fileName,
+            ...(model.id ? { modelId: model.id } : {}),
+            outputThreshold: job.options.outputThreshold ?? config.OUTPUT_THRESHOLD,
+            renderThreshold: job.options.renderThreshold ?? config.RENDER_THRESHOLD ?? model.typicalThreshold,
+            ...(job.options.sortedView ? { sortedView: true } : {}),
+            ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
+            total,
+            onProgress: (p) => {
+              running.progress = p;
+              progress.update(p);
+            },
+          }),
+          upload.failed,
+        ]);
+        await upload.done;
+      } catch (error) {
+        await upload.abort();
+        throw error;
+      } finally {
+        await progress.flush();
+      }
+      const imagesPerSecond = summary.totals.images / Math.max(summary.seconds, 1e-3);
+      this.#log(`Job ${jobId}: ${summary.totals.images} images in ${summary.seconds.toFixed(1)} s (${imagesPerSecond.toFixed(1)} images/s), ${summary.totals.failed} failed; results at s3://${config.BUCKET}/${key}`);
+      return { key, bytes: summary.zipBytes, images: summary.totals.images, failed: summary.totals.failed, imagesPerSecond };
+    } finally {
+      await inputs.dispose();
+    }
+  }
+
+  async #attemptFailed(running: Running, error: unknown): Promise<Outcome> {
+    const { config } = this.#options;
+    const { message, jobId } = running;
+    const text = messageOf(error);
+    this.#log(`Job ${jobId}: attempt ${message.receiveCount} of ${config.MAX_RECEIVES} failed: ${text}`);
+    this.#lastErrors.set(jobId, text);
+    if (message.receiveCount >= config.MAX_RECEIVES) {
+      // The last allowed attempt: the user learns now; the message goes on to the DLQ.
+      await this.#withStore(() => this.#failJob(jobId, this.#failureReason(jobId, message.receiveCount))).catch(() => {});
+    }
+    return { settle: "retry", delaySeconds: this.#retryDelay(message.receiveCount) };
+  }
+
+  async #failJob(jobId: string, reason: string): Promise<void> {
+    const failed = await this.#options.store.transition(jobId, ["queued", "processing"], "failed", { error: reason });
+    if (failed.ok) this.#log(`Job ${jobId}: failed: ${reason}`);
+    this.#lastErrors.delete(jobId);
+  }
+
+  #failureReason(jobId: string, attempts: number): string {
+    const last = this.#lastErrors.get(jobId);
+    const tried = `Trapline tried to process this job ${attempts} time${attempts === 1 ? "" : "s"}`;
+    return last
+      ? `${tried} and it failed each time. Last error: ${last}. Please submit the photos again; if it happens again, tell the site's operator the job id.`
+      : `${tried}, and each time the worker stopped before it finished (it may have run out of memory, or been restarted). Please submit the photos again in smaller batches; if it happens again, tell the site's operator the job id.`;
+  }
+
+  /** Jobs whose message reached the DLQ (their worker died on the last attempt) become failed. */
+  async #checkDeadLetters(): Promise<void> {
+    const { deadLetters, store, config } = this.#options;
+    if (!deadLetters || this.#stopping) return;
+    try {
+      for (;;) {
+        // Stays invisible for long: the message is kept for the operator, and re-read rarely.
+        const message = await deadLetters.receive({ visibilitySeconds: MAX_VISIBILITY_SECONDS, waitSeconds: 0 });
+        if (!message) return;
+        if (!message.job) continue;
+        const job = await store.get(message.job.jobId);
+        if (job && (job.status === "queued" || job.status === "processing")) {
+          await this.#failJob(job.id, this.#failureReason(job.id, Math.max(job.attempts, config.MAX_RECEIVES)));
+        }
+      }
+    } catch (error) {
+      this.#unavailable(`Could not check the dead-letter queue (${messageOf(error)})`);
+    }
+  }
+
+  async #resultExists(jobId: string): Promise<boolean> {
+    try {
+      await this.#options.s3.send(new HeadObjectCommand({ Bucket: this.#options.config.BUCKET, Key: resultKey(jobId) }));
+      return true;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return false;
+      throw error;
+    }
+  }
+
+  #retryDelay(receiveCount: number): number {
+    return (this.#options.retryDelaySeconds ?? defaultRetryDelaySeconds)(receiveCount);
+  }
+
+  /** Outage messages once every 30 s, not on every retry. */
+  #unavailable(line: string): void {
+    const now = Date.now();
+    if (now - this.#lastUnavailableLog < 30_000) return;
+    this.#lastUnavailableLog = now;
+    this.#log(line);
+  }
+}
+
+/** Time the running job still needs, from its pace so far; undefined before there is a pace. */
+function estimateRemainingMs(running: Running): number | undefined {
+  const progress = running.progress;
+  if (!progress || progress.processed === 0 || progress.total === undefined) return undefined;
+  const elapsed = Date.now() - running.startedAt;
+  // A fifth more for the reports and the last upload.
+  return ((progress.total - progress.processed) * elapsed * 1.2) / progress.processed;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
