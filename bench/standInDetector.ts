@@ -1,0 +1,172 @@
+// A stand-in for MegaDetector v5a that the bench builds itself (no weights can be downloaded
+// here): the same input ([batch, 3, 1280, 1280], "images"), the same output layout and size
+// ([batch, 102000, 8], "output": YOLOv5 P6 heads at strides 8/16/32/64, 3 anchors each, 5 + 3
+// classes), and roughly the same compute, with random weights. images/s with it mean something
+// on a CPU or a GPU; its detections mean nothing (its objectness sits far below any threshold).
+//
+// Compute: YOLOv5x6 at 1280 px is about 210 GFLOPs per image (Ultralytics' model table); this
+// graph is a plain conv stack at the same resolutions (see STAND_IN_GFLOPS, computed below).
+
+import { writeFile } from "node:fs/promises";
+import onnxProto from "onnx-proto";
+import type { onnx as Onnx } from "onnx-proto";
+
+const { onnx } = onnxProto;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+/** MegaDetector v5a's input side (md_v5a.0.0 in models/manifest.json). */
+export const STAND_IN_INPUT_SIZE = 1280;
+/** 5 + 3 classes (animal, person, vehicle), as MD v5. */
+const OUTPUTS_PER_ANCHOR = 8;
+const ANCHORS_PER_CELL = 3;
+/** sigmoid(-9) ≈ 0.0001: below MegaDetector's 0.005 output threshold, so NMS sees nothing, as on an empty photo. */
+const OBJECTNESS_BIAS = -9;
+
+/**
+ * The backbone: [output channels, stride of this conv, repeats of a same-size 3x3 conv after it].
+ * Each stage halves the side; the last four stages' outputs feed the heads (P3..P6).
+ */
+const STAGES: readonly [channels: number, repeats: number][] = [
+  [64, 4], // 320 px
+  [128, 7], // 160 px, P3 (stride 8)
+  [256, 7], // 80 px, P4 (stride 16)
+  [512, 7], // 40 px, P5 (stride 32)
+  [512, 0], // 20 px, P6 (stride 64)
+];
+const STEM_CHANNELS = 32;
+
+interface Conv {
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  /** Output side in pixels at a 1280-px input. */
+  side: number;
+}
+
+/** Every conv of the graph, in order, with its output side: the single source for the graph and its FLOPs. */
+function convPlan(): { backbone: Conv[]; heads: Conv[] } {
+  const backbone: Conv[] = [{ inChannels: 3, outChannels: STEM_CHANNELS, kernel: 6, stride: 2, side: STAND_IN_INPUT_SIZE / 2 }];
+  const heads: Conv[] = [];
+  let channels = STEM_CHANNELS;
+  let side = STAND_IN_INPUT_SIZE / 2;
+  STAGES.forEach(([outChannels, repeats], index) => {
+    side /= 2;
+    backbone.push({ inChannels: channels, outChannels, kernel: 3, stride: 2, side });
+    for (let r = 0; r < repeats; r++) backbone.push({ inChannels: outChannels, outChannels, kernel: 3, stride: 1, side });
+    channels = outChannels;
+    if (index >= 1) heads.push({ inChannels: channels, outChannels: ANCHORS_PER_CELL * OUTPUTS_PER_ANCHOR, kernel: 1, stride: 1, side });
+  });
+  return { backbone, heads };
+}
+
+/** Multiply-adds count twice, as in the published GFLOPs figures. */
+function convGflops(conv: Conv): number {
+  return (2 * conv.inChannels * conv.outChannels * conv.kernel * conv.kernel * conv.side * conv.side) / 1e9;
+}
+
+const PLAN = convPlan();
+/** This graph's compute per image at 1280 px (≈ YOLOv5x6's 210). */
+export const STAND_IN_GFLOPS = [...PLAN.backbone, ...PLAN.heads].reduce((sum, conv) => sum + convGflops(conv), 0);
+/** Rows of the output: 3 anchors per cell of the four heads (102,000 at 1280 px, as MD v5a). */
+export const STAND_IN_ROWS = PLAN.heads.reduce((sum, head) => sum + ANCHORS_PER_CELL * head.side * head.side, 0);
+
+/** Builds the stand-in (about 90 MB of float32 weights) and writes it to `path`. */
+export async function writeStandInDetector(path: string, seed = 1): Promise<void> {
+  await writeFile(path, buildStandInDetector(seed));
+}
+
+export function buildStandInDetector(seed = 1): Uint8Array {
+  const random = gaussian(seed);
+  const initializers: Onnx.ITensorProto[] = [];
+  const nodes: Onnx.INodeProto[] = [];
+  let counter = 0;
+  const name = (prefix: string) => `${prefix}_${counter++}`;
+  const tensor = (dims: number[], values: Float32Array | number[], dataType = FLOAT): string => {
+    const id = name("w");
+    const typed = dataType === FLOAT ? Float32Array.from(values) : BigInt64Array.from(values as number[], (v) => BigInt(v));
+    initializers.push({ name: id, dims, dataType, rawData: new Uint8Array(typed.buffer) });
+    return id;
+  };
+  const node = (opType: string, inputs: string[], attribute: Onnx.IAttributeProto[] = []): string => {
+    const out = name(opType.toLowerCase());
+    nodes.push(onnx.NodeProto.create({ opType, name: `${out}_node`, input: inputs, output: [out], attribute }));
+    return out;
+  };
+  const ints = (key: string, values: number[]) => onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
+  const int = (key: string, value: number) => onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INT, i: value });
+
+  const conv = (input: string, spec: Conv, weightScale: number, bias: number[] | number): string => {
+    const fanIn = spec.inChannels * spec.kernel * spec.kernel;
+    const weights = new Float32Array(spec.outChannels * fanIn);
+    // He initialisation keeps activations in range through the stack.
+    for (let i = 0; i < weights.length; i++) weights[i] = random() * weightScale * Math.sqrt(2 / fanIn);
+    const biases = Array.isArray(bias) ? bias : new Array<number>(spec.outChannels).fill(bias);
+    const pad = Math.floor((spec.kernel - spec.stride + 1) / 2);
+    return node(
+      "Conv",
+      [input, tensor([spec.outChannels, spec.inChannels, spec.kernel, spec.kernel], weights), tensor([spec.outChannels], biases)],
+      [ints("kernel_shape", [spec.kernel, spec.kernel]), ints("strides", [spec.stride, spec.stride]), ints("pads", [pad, pad, pad, pad])],
+    );
+  };
+  const silu = (x: string) => node("Mul", [x, node("Sigmoid", [x])]);
+
+  let x = "images";
+  const features: string[] = [];
+  const headInputs = new Set(PLAN.heads.map((head) => head.side));
+  PLAN.backbone.forEach((spec, i) => {
+    x = silu(conv(x, spec, 1, 0));
+    const next = PLAN.backbone[i + 1];
+    const lastAtThisSide = next === undefined || next.side !== spec.side;
+    if (lastAtThisSide && headInputs.has(spec.side)) features.push(x);
+  });
+
+  const headBias = Array.from({ length: ANCHORS_PER_CELL * OUTPUTS_PER_ANCHOR }, (_, c) => (c % OUTPUTS_PER_ANCHOR === 4 ? OBJECTNESS_BIAS : 0));
+  const rows = PLAN.heads.map((spec, i) => {
+    const raw = conv(features[i]!, spec, 0.01, headBias);
+    // [B, 24, H, W] -> [B, 3, 8, H, W] -> [B, 3, H, W, 8] -> [B, 3*H*W, 8], as YOLOv5's Detect layer lays it out.
+    const split = node("Reshape", [raw, tensor([5], [0, ANCHORS_PER_CELL, OUTPUTS_PER_ANCHOR, spec.side, spec.side], INT64)]);
+    const channelsLast = node("Transpose", [split], [ints("perm", [0, 1, 3, 4, 2])]);
+    return node("Reshape", [channelsLast, tensor([3], [0, -1, OUTPUTS_PER_ANCHOR], INT64)]);
+  });
+  const joined = node("Concat", rows, [int("axis", 1)]);
+  nodes.push(onnx.NodeProto.create({ opType: "Sigmoid", name: "output_node", input: [joined], output: ["output"] }));
+
+  const valueInfo = (id: string, dims: (number | string)[]) =>
+    onnx.ValueInfoProto.create({
+      name: id,
+      type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
+    });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    producerName: "trapline-bench",
+    graph: onnx.GraphProto.create({
+      name: "megadetector-v5a-stand-in",
+      node: nodes,
+      initializer: initializers,
+      input: [valueInfo("images", ["batch", 3, STAND_IN_INPUT_SIZE, STAND_IN_INPUT_SIZE])],
+      output: [valueInfo("output", ["batch", STAND_IN_ROWS, OUTPUTS_PER_ANCHOR])],
+    }),
+    metadataProps: [
+      { key: "imgsz", value: `[${STAND_IN_INPUT_SIZE}, ${STAND_IN_INPUT_SIZE}]` },
+      { key: "stride", value: "64" },
+      { key: "names", value: "{0: 'animal', 1: 'person', 2: 'vehicle'}" },
+    ],
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** A seeded standard-normal generator (mulberry32 + Box-Muller): the same model on every machine. */
+function gaussian(seed: number): () => number {
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform() || Number.MIN_VALUE)) * Math.cos(2 * Math.PI * uniform());
+}
