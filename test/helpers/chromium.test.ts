@@ -33,7 +33,7 @@ test("TRAPLINE_CHROMIUM=<path> is used as given, and must exist", () => {
 
 async function rendersText(browser: Browser): Promise<{ sans: number; mono: number }> {
   const page = await browser.newPage();
-  await page.setContent(`<p><span id="sans" style="font-family: sans-serif">4 files · 7.3 MB</span></p><p><span id="mono" style="font-family: monospace">4 files · 7.3 MB</span></p>`);
+  await page.setContent(`<p><span id="sans" style="font: 16px sans-serif">4 files · 7.3 MB</span></p><p><span id="mono" style="font: 16px monospace">4 files · 7.3 MB</span></p>`);
   const sans = await page.locator("#sans").boundingBox();
   const mono = await page.locator("#mono").boundingBox();
   assert.ok(sans && sans.width > 0 && sans.height > 0, "text has no size: the browser has no font");

@@ -10,11 +10,11 @@
 // libraries and a font it needs, so it runs on a Linux without Chromium, NSS or any fonts.
 // It is decompressed once per package version into node_modules/.cache (gone with the next
 // `npm ci`, private to whoever owns the checkout, unlike /tmp where the package itself would put it).
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { createBrotliDecompress } from "node:zlib";
@@ -113,16 +113,14 @@ async function unpackBundle(bin: string, home: string): Promise<void> {
   }
 }
 
-/** `.tar.br` into a folder: Node decompresses, the system's tar (on every Linux) unpacks. */
+/**
+ * `.tar.br` into a folder: Node decompresses to a file, the system's tar (on every Linux) unpacks
+ * it. Not piped: tar may exit at the archive's end marker before reading the padding after it.
+ */
 async function untarBrotli(archive: string, into: string): Promise<void> {
-  const tar = spawn("tar", ["-x", "-C", into], { stdio: ["pipe", "ignore", "pipe"] });
-  let stderr = "";
-  tar.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    tar.once("error", reject);
-    tar.once("close", resolve);
-  });
-  await pipeline(createReadStream(archive), createBrotliDecompress(), tar.stdin);
-  const code = await exited;
-  if (code !== 0) throw new Error(`tar could not unpack ${archive} (exit ${code}): ${stderr.trim()}`);
+  const tarFile = join(into, basename(archive, ".br"));
+  await pipeline(createReadStream(archive), createBrotliDecompress(), createWriteStream(tarFile));
+  const tar = spawnSync("tar", ["-x", "--no-same-owner", "-f", tarFile, "-C", into], { encoding: "utf8" });
+  await rm(tarFile);
+  if (tar.status !== 0) throw new Error(`tar could not unpack ${archive}: ${tar.error?.message ?? tar.stderr.trim()}`);
 }
