@@ -28,12 +28,13 @@ function run(what: string, command: string, args: string[], options: SpawnSyncOp
 }
 
 /**
- * The caller's environment without what `npm run` adds (npm_* settings, this checkout's
- * node_modules/.bin on PATH), so the clone's npm finds only what a newcomer's shell has.
+ * The caller's environment without what `npm run` and `node --test` add (npm_* settings, this
+ * checkout's node_modules/.bin on PATH, the test runner's marker that would make the clone's
+ * `node --test` skip its files), so the clone sees only what a newcomer's shell has.
  */
 function newcomerEnv(root: string, home: string, npmCache: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key) && key !== "NODE_TEST_CONTEXT") env[key] = value;
   env.PATH = (process.env.PATH ?? "")
     .split(delimiter)
     .filter((dir) => !dir.startsWith(join(root, "node_modules")))
