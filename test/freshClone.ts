@@ -1,7 +1,8 @@
 // `npm run test:fresh-clone`: the README's set-up on a clean clone, as a newcomer's machine would
 // run it. The committed HEAD is cloned into a temporary folder, `npm ci` runs there with an
 // empty HOME (no user config, no unpacked browser), then the browser tests run against the
-// Chromium that `npm ci` brought (TRAPLINE_CHROMIUM=bundled: as if there were no /usr/bin/chromium).
+// Chromium that `npm ci` brought (TRAPLINE_CHROMIUM=bundled: as if there were no /usr/bin/chromium),
+// and the README's `npm run bench -- <folder>` on two small photos (nothing made by an earlier run).
 //
 // Not a *.test.ts file, so `npm test` leaves it out: it installs a second node_modules (about
 // 1.2 GB, a minute on two cores) and sees only what is committed. `.ci/run` runs it after `npm test`.
@@ -9,9 +10,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { photo } from "./e2e/photos.ts";
 
 const HERE = import.meta.dirname;
 /** Output kept from each command, for the failure message (npm ci's log can be long). */
@@ -44,7 +46,7 @@ function newcomerEnv(root: string, home: string, npmCache: string): NodeJS.Proce
 
 const BUNDLED_RUNS = process.platform === "linux" && process.arch === "x64";
 
-test("a clean clone: npm ci brings everything the browser tests need", { timeout: 10 * 60_000, skip: BUNDLED_RUNS ? false : "the bundled Chromium is Linux x64 only" }, async () => {
+test("a clean clone: npm ci brings everything the browser tests and the bench need", { timeout: 10 * 60_000, skip: BUNDLED_RUNS ? false : "the bundled Chromium is Linux x64 only" }, async () => {
   const root = run("git rev-parse", "git", ["rev-parse", "--show-toplevel"], { cwd: HERE }).trim();
   const uncommitted = run("git status", "git", ["status", "--porcelain"], { cwd: root }).trim();
   if (uncommitted) console.log("note: only committed work is cloned; uncommitted changes are not part of this run");
@@ -64,6 +66,13 @@ test("a clean clone: npm ci brings everything the browser tests need", { timeout
     });
     assert.match(output, /Chromium \S+ \(.*node_modules\/\.cache\/trapline-chromium\/.*\)/, `the tests did not run on the bundled build:\n${output.slice(-TAIL)}`);
     assert.match(output, /(ℹ|#) skipped 0\b/, `a browser test was skipped:\n${output.slice(-TAIL)}`);
+
+    const photos = join(work, "photos");
+    await mkdir(photos);
+    await writeFile(join(photos, "animal.jpg"), await photo({ left: 100, top: 100, width: 160, height: 120 }));
+    await writeFile(join(photos, "empty.jpg"), await photo());
+    const bench = run("npm run bench on a folder", "npm", ["run", "bench", "--", photos, "--images", "2"], { cwd: clone, env });
+    assert.match(bench, /Trapline pipeline benchmark: folder /);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
