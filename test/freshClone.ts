@@ -5,7 +5,7 @@
 // and the README's `npm run bench -- <folder>` on two small photos (nothing made by an earlier run).
 //
 // Not a *.test.ts file, so `npm test` leaves it out: it installs a second node_modules (about
-// 1.2 GB, a minute on two cores) and sees only what is committed. `.ci/run` runs it after `npm test`.
+// 1.2 GB, under two minutes on two cores) and sees only what is committed. `.ci/run` runs it after `npm test`.
 // npm's cache is the caller's, so nothing is downloaded twice (`--prefer-offline`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
