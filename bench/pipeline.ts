@@ -94,6 +94,8 @@ async function measure(folder: string | undefined, count: number, batch: number,
     console.log(JSON.stringify({ floorMs, floorCpuMs: (cpu.user + cpu.system) / 1000, floorPeakRssMB: process.resourceUsage().maxRSS / 1024 }));
     return;
   }
+  // bench/output is not in git: a fresh clone benchmarking a folder has never made it.
+  await mkdir(OUTPUT_DIR, { recursive: true });
   const modelPath = join(OUTPUT_DIR, "tiny-1280.onnx");
   await writeTinyDetector(modelPath, { layout: "yolov5", inputSize: 1280, dynamicSpatial: true, stride: 64 });
 

@@ -1,20 +1,18 @@
-// The web page in real Chromium (Debian's chromium, driven by playwright-core) against the
-// local stack. First `npm start`'s entry as a child process with a tiny ONNX model: a folder, a
-// zip and a multipart-sized photo go straight to storage, the job runs on the real worker and
-// the downloaded zip is read back. Then the stack in this process without a worker, so the test
-// can hold a job in "processing" (progress bar, countdown) and make storage refuse an upload.
-// Screenshots land in test-artifacts/ for a person to look at.
+// The web page in real Chromium (driven by playwright-core; test/helpers/chromium.ts says which
+// build) against the local stack. First `npm start`'s entry as a child process with a tiny ONNX
+// model: a folder, a zip and a multipart-sized photo go straight to storage, the job runs on the
+// real worker and the downloaded zip is read back. Then the stack in this process without a
+// worker, so the test can hold a job in "processing" (progress bar, countdown) and make storage
+// refuse an upload. Screenshots land in test-artifacts/ for a person to look at.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import yazl from "yazl";
 import { loadConfig } from "../../core/config.ts";
@@ -22,11 +20,11 @@ import { redisKeys } from "../../core/keys.ts";
 import { startLocalStack, type LocalStack } from "../../functions/local.ts";
 import { buildWeb } from "../../web/build.ts";
 import { noiseJpeg, photo } from "../e2e/photos.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
 const MiB = 1024 * 1024;
 /** Small multipart settings: a 7 MiB photo goes up as two parts (S3's minimum part is 5 MiB). */
@@ -101,7 +99,6 @@ async function jobIdOf(page: Page): Promise<string> {
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), "Chromium is missing: apt-get install -y chromium");
   await buildWeb("");
   work = await mkdtemp(join(tmpdir(), "trapline-browser-"));
   model = join(work, "tiny.onnx");
@@ -115,11 +112,7 @@ before(async () => {
   await writeFile(join(work, "big.jpg"), noiseJpeg(7 * MiB));
   await writeFile(join(work, "refused.jpg"), await photo());
   await mkdir(ARTIFACTS, { recursive: true });
-  // launch() gives Chromium a fresh temporary profile each time.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
