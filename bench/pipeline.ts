@@ -12,10 +12,22 @@ import { join, relative, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { collectInputs, Detector, preprocessForDetector, runPipeline, type InputItem } from "../gpu-worker/pipeline/index.ts";
+import { collectInputs, Detector, preprocessForDetector, runPipeline, type ExecutionProvider, type InputItem } from "../gpu-worker/pipeline/index.ts";
 import { writeTinyDetector } from "../test/helpers/tinyModels.ts";
+import { STAND_IN_GFLOPS, writeStandInDetector } from "./standInDetector.ts";
 
 const OUTPUT_DIR = join(import.meta.dirname, "output");
+
+/**
+ * tiny: a few ops, so the figures are the pipeline around inference; standin: MegaDetector v5a's
+ * input, output and compute with random weights (bench/standInDetector.ts), so images/s are what
+ * a real MD v5a run would see on this machine's CPU or GPU.
+ */
+const MODELS = {
+  tiny: { file: "tiny-1280.onnx", describe: "tiny 1280-px model" },
+  standin: { file: "md_v5a-stand-in.onnx", describe: `MD v5a stand-in (${STAND_IN_GFLOPS.toFixed(0)} GFLOPs/image)` },
+} as const;
+type BenchModel = keyof typeof MODELS;
 const FRAME_WIDTH = 4000;
 const FRAME_HEIGHT = 3000;
 const DISTINCT_FRAMES = 12;
@@ -84,7 +96,7 @@ async function decodeFloorMs(files: string[], count: number): Promise<number> {
 }
 
 /** Child mode: one measurement (the floor, or the pipeline), printed as JSON on stdout. */
-async function measure(folder: string | undefined, count: number, batch: number, floorOnly: boolean): Promise<void> {
+async function measure(folder: string | undefined, count: number, batch: number, model: BenchModel, floorOnly: boolean): Promise<void> {
   const root = folder ? resolve(folder) : join(OUTPUT_DIR, "frames");
   const files = folder ? await absoluteImages(root) : await generateFrames(root);
   if (floorOnly) {
@@ -96,16 +108,17 @@ async function measure(folder: string | undefined, count: number, batch: number,
   }
   // bench/output is not in git: a fresh clone benchmarking a folder has never made it.
   await mkdir(OUTPUT_DIR, { recursive: true });
-  const modelPath = join(OUTPUT_DIR, "tiny-1280.onnx");
-  await writeTinyDetector(modelPath, { layout: "yolov5", inputSize: 1280, dynamicSpatial: true, stride: 64 });
+  const modelPath = join(OUTPUT_DIR, MODELS[model].file);
+  if (model === "tiny") await writeTinyDetector(modelPath, { layout: "yolov5", inputSize: 1280, dynamicSpatial: true, stride: 64 });
+  else if (!existsSync(modelPath)) await writeStandInDetector(modelPath);
 
-  const detector = await Detector.open({ modelPath, provider: "cpu", batchSize: batch });
+  const detector = await Detector.open({ modelPath, provider, batchSize: batch });
   let zipBytes = 0;
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((zipBytes += chunk.length), done()) });
   const inputBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0) * (count / files.length);
   const start = performance.now();
   const cpuBefore = process.cpuUsage();
-  const summary = await runPipeline(repeatedInputs(files, root, count), sink, { detector, detectorName: "tiny-1280.onnx" });
+  const summary = await runPipeline(repeatedInputs(files, root, count), sink, { detector, detectorName: MODELS[model].file });
   const wallMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuBefore);
   const inferenceCpuMs = await inferenceCpuPerImage(detector, files, batch);
@@ -149,8 +162,8 @@ interface Measurement {
   found: number;
 }
 
-function report(results: Measurement[], source: string, batch: number): void {
-  console.log(`\nTrapline pipeline benchmark: ${source}; tiny 1280-px model on CPU, batch ${batch}, ${cpus().length} cores, Node ${process.version}\n`);
+function report(results: Measurement[], source: string, batch: number, model: BenchModel): void {
+  console.log(`\nTrapline pipeline benchmark: ${source}; ${MODELS[model].describe} on ${provider.toUpperCase()}, batch ${batch}, ${cpus().length} cores, Node ${process.version}\n`);
   const rows = results.map((r) => {
     const perImage = (ms: number) => (ms / r.count).toFixed(1);
     return {
@@ -196,19 +209,28 @@ const { values, positionals } = parseArgs({
     batch: { type: "string", default: "4" },
     child: { type: "boolean", default: false },
     floor: { type: "boolean", default: false },
+    model: { type: "string", default: "tiny" },
+    provider: { type: "string", default: "cpu" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 const batch = Number(values.batch);
-if (values.help) {
-  console.log("npm run bench [-- <folder>] [--images 100,2000] [--batch 4]\nWithout a folder, generated 12-megapixel frames are used (a third hold a red target the tiny model finds).");
+const model = values.model as BenchModel;
+const provider = values.provider as ExecutionProvider;
+if (values.help || !(model in MODELS) || !["auto", "cpu", "cuda"].includes(provider)) {
+  console.log(
+    "npm run bench [-- <folder>] [--images 100,2000] [--batch 4] [--model tiny|standin] [--provider cpu|cuda|auto]\n" +
+      "Without a folder, generated 12-megapixel frames are used (a third hold a red target the tiny model finds).\n" +
+      "--model standin runs a stand-in with MegaDetector v5a's size and compute (random weights): images/s as MD v5a would run.",
+  );
+  if (!values.help) process.exitCode = 2;
 } else if (values.child) {
-  await measure(positionals[0], Number(values.images), batch, values.floor);
+  await measure(positionals[0], Number(values.images), batch, model, values.floor);
 } else {
   const results: Measurement[] = [];
   // Each measurement in its own process, so peak RSS belongs to that run alone.
   const runChild = (count: number, extra: string[]) => {
-    const child = spawnSync(process.execPath, [import.meta.filename, ...positionals, "--child", "--images", String(count), "--batch", String(batch), ...extra], {
+    const child = spawnSync(process.execPath, [import.meta.filename, ...positionals, "--child", "--images", String(count), "--batch", String(batch), "--model", model, "--provider", provider, ...extra], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       maxBuffer: 1 << 24,
@@ -219,5 +241,5 @@ if (values.help) {
   for (const count of values.images.split(",").map(Number)) {
     results.push({ ...runChild(count, ["--floor"]), ...runChild(count, []) } as unknown as Measurement);
   }
-  report(results, positionals[0] ? `folder ${positionals[0]}` : `generated ${FRAME_WIDTH}x${FRAME_HEIGHT} JPEGs`, batch);
+  report(results, positionals[0] ? `folder ${positionals[0]}` : `generated ${FRAME_WIDTH}x${FRAME_HEIGHT} JPEGs`, batch, model);
 }
