@@ -142,9 +142,9 @@ async function inferenceCpuPerImage(detector: Detector, files: string[], batch: 
 }
 
 async function absoluteImages(root: string): Promise<string[]> {
+  // One folder given: its images' paths are relative to it (zip entries are not files: left out).
   const relativePaths = await listImages(root);
-  const parent = resolve(root, "..");
-  return relativePaths.map((p) => join(parent, p)).filter((p) => existsSync(p));
+  return relativePaths.map((p) => join(root, p)).filter((p) => existsSync(p));
 }
 
 interface Measurement {

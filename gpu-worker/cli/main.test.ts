@@ -5,9 +5,13 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import ExcelJS from "exceljs";
 import sharp from "sharp";
+import { ascii, jpegWithExif } from "../../test/helpers/exifImages.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
+import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
+import { ZIP_OWN_NAMES } from "../pipeline/zipLayout.ts";
 
 const CLI = join(import.meta.dirname, "main.ts");
 let dir: string;
@@ -47,7 +51,7 @@ test("process writes the results zip and prints a summary; a skipped file does n
   assert.match(stdout, /3 images: 1 with animals, 0 with people, 0 with vehicles, 1 empty, 1 failed/);
   assert.ok(!existsSync(`${out}.partial`));
   const entries = await readZip(out);
-  assert.ok(entries.has("photos/animal.jpg") && entries.has("results.xlsx") && entries.has("detections.json"));
+  assert.ok(entries.has("animal.jpg") && entries.has("results.xlsx") && entries.has("detections.json"), [...entries.keys()].join(", "));
 });
 
 test("runs that cannot complete exit non-zero with a message that says what to do", () => {
@@ -71,6 +75,113 @@ test("--sorted adds sorted/<category>/ copies", async () => {
   const { code, stderr } = trapline("process", join(dir, "photos"), "--out", out, "--model", model, "--provider", "cpu", "--sorted", "--event-gap", "30", "--utc-offset", "+02:00", "--no-progress");
   assert.equal(code, 0, stderr);
   const entries = await readZip(out);
-  assert.ok(entries.has("sorted/animal/photos/animal.jpg") && entries.has("sorted/empty/photos/empty.jpg"), [...entries.keys()].join(", "));
+  assert.ok(entries.has("sorted/animal/animal.jpg") && entries.has("sorted/empty/empty.jpg"), [...entries.keys()].join(", "));
   assert.match(entries.get("README.txt")!.toString("utf8"), /UTC offset \+02:00 given when\s+processing/);
+});
+
+/** One CSV line's fields (csv-stringify quotes a field with "" when it holds a comma or a quote). */
+function csvFields(line: string): string[] {
+  return [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].slice(0, -1).map(([, field]) => (field!.startsWith('"') ? field!.slice(1, -1).replaceAll('""', '"') : field!));
+}
+
+/** The photos' paths as each output of a results zip names them, each list sorted. */
+async function pathsInEveryOutput(zipPath: string) {
+  const entries = await readZip(zipPath);
+  const photos = [...entries.keys()].filter((name) => !ZIP_OWN_NAMES.includes(name.split("/")[0]!));
+  const json = JSON.parse(entries.get("detections.json")!.toString("utf8")) as { images: { file: string }[] };
+  const workbook = new ExcelJS.Workbook();
+  const xlsxPath = `${zipPath}.xlsx`;
+  await writeFile(xlsxPath, entries.get("results.xlsx")!);
+  await workbook.xlsx.readFile(xlsxPath);
+  const images = workbook.getWorksheet("Images")!;
+  const pathColumn = (images.getRow(1).values as unknown[]).indexOf("path");
+  const workbookPaths: string[] = [];
+  images.eachRow((row, n) => n > 1 && workbookPaths.push(String((row.values as unknown[])[pathColumn])));
+  const [header, ...rows] = entries.get("camtrap-dp/media.csv")!.toString("utf8").trim().split("\n");
+  const filePath = csvFields(header!).indexOf("filePath");
+  return {
+    zip: photos.sort(),
+    detectionsJson: json.images.map((image) => image.file).sort(),
+    workbook: workbookPaths.sort(),
+    camtrapMedia: rows.map((row) => csvFields(row)[filePath]!).sort(),
+    readme: entries.get("README.txt")!.toString("utf8").replace(/\s+/g, " "),
+  };
+}
+
+function assertEveryOutputNames(paths: Awaited<ReturnType<typeof pathsInEveryOutput>>, expected: string[]): void {
+  const sorted = [...expected].sort();
+  for (const output of ["zip", "detectionsJson", "workbook", "camtrapMedia"] as const) assert.deepEqual(paths[output], sorted, output);
+}
+
+/** A card's layout as a camera writes it, with capture times (Camtrap DP lists only dated photos). */
+async function cardPhotos(): Promise<Record<string, Buffer>> {
+  const dated = (time: string) => jpegWithExif({ exif: { 0x9003: ascii(time) } }, 320, 240);
+  return { "DCIM/100RECNX/IMG_0001.JPG": await dated("2024:05:01 06:00:00"), "DCIM/100RECNX/IMG_0002.JPG": await dated("2024:05:01 06:00:01") };
+}
+
+async function writeFolder(folder: string, files: Record<string, Buffer>): Promise<string> {
+  for (const [path, bytes] of Object.entries(files)) {
+    await mkdir(join(folder, path, ".."), { recursive: true });
+    await writeFile(join(folder, path), bytes);
+  }
+  return folder;
+}
+
+function processInto(out: string, ...inputs: string[]) {
+  const result = trapline("process", ...inputs, "--out", out, "--model", model, "--provider", "cpu", "--no-progress");
+  assert.equal(result.code, 0, result.stderr);
+}
+
+test("one folder given: every output's paths are relative to it, as --output_relative_filenames writes them", async () => {
+  const card = await writeFolder(join(dir, "one-folder", "SDcard01"), await cardPhotos());
+  const out = join(dir, "one-folder.zip");
+  processInto(out, card);
+  const paths = await pathsInEveryOutput(out);
+  assertEveryOutputNames(paths, ["DCIM/100RECNX/IMG_0001.JPG", "DCIM/100RECNX/IMG_0002.JPG"]);
+  assert.match(paths.readme, /Paths are relative to the folder you chose, "SDcard01"/);
+});
+
+test("one zip given: every output's paths are those inside it", async () => {
+  const files = await cardPhotos();
+  const zipPath = join(dir, "card.zip");
+  await writeFile(zipPath, zipBytes(Object.entries(files).map(([path, bytes]) => storedEntry(path, bytes))));
+  const out = join(dir, "one-zip.zip");
+  processInto(out, zipPath);
+  const paths = await pathsInEveryOutput(out);
+  assertEveryOutputNames(paths, ["DCIM/100RECNX/IMG_0001.JPG", "DCIM/100RECNX/IMG_0002.JPG"]);
+  assert.match(paths.readme, /Paths are those inside the zip you chose, "card\.zip"/);
+});
+
+test("two folders of the same name and layout: each keeps its name first, the second with (2)", async () => {
+  const first = await writeFolder(join(dir, "two", "a", "SDcard01"), await cardPhotos());
+  const second = await writeFolder(join(dir, "two", "b", "SDcard01"), await cardPhotos());
+  const out = join(dir, "two-folders.zip");
+  processInto(out, first, second);
+  const paths = await pathsInEveryOutput(out);
+  assertEveryOutputNames(paths, [
+    "SDcard01/DCIM/100RECNX/IMG_0001.JPG",
+    "SDcard01/DCIM/100RECNX/IMG_0002.JPG",
+    "SDcard01 (2)/DCIM/100RECNX/IMG_0001.JPG",
+    "SDcard01 (2)/DCIM/100RECNX/IMG_0002.JPG",
+  ]);
+  assert.match(paths.readme, /You chose 2 folders, photos or zips/);
+});
+
+test("photos named like the zip's own files (README.txt, sorted/) all come back, under paths of their own", async () => {
+  const [one, two] = Object.values(await cardPhotos());
+  const folder = await writeFolder(join(dir, "clashes"), { "README.txt": one!, "README (2).txt": two!, "sorted/x.jpg": one!, "sorted (2)/x.jpg": two! });
+  const out = join(dir, "clashes.zip");
+  const result = trapline("process", folder, "--out", out, "--model", model, "--provider", "cpu", "--no-progress", "--sorted");
+  assert.equal(result.code, 0, result.stderr);
+  const entries = await readZip(out);
+  const expected = ["README (2).txt", "README (3).txt", "sorted (2)/x.jpg", "sorted (2)/x (2).jpg"];
+  assertEveryOutputNames(await pathsInEveryOutput(out), expected);
+  assert.ok(entries.get("README (2).txt")!.equals(two!) && entries.get("README (3).txt")!.equals(one!), "each photo under its own path, byte-identical");
+  assert.match(entries.get("README.txt")!.toString("utf8"), /^TRAPLINE RESULTS/);
+  assert.equal([...entries.keys()].filter((name) => name.startsWith("sorted/")).length, 4, "the sorted view holds each photo once");
+
+  // The same four given one by one: each keeps its own name first, moved aside the same way.
+  const several = join(dir, "clashes-several.zip");
+  processInto(several, ...["README.txt", "README (2).txt", "sorted", "sorted (2)"].map((name) => join(folder, name)));
+  assertEveryOutputNames(await pathsInEveryOutput(several), ["README (2).txt", "README (2) (2).txt", "sorted (2)/x.jpg", "sorted (2) (2)/x.jpg"]);
 });

@@ -94,6 +94,7 @@ async function processCommand(paths: string[], options: ProcessOptions): Promise
         onProgress: (p) => reporter?.update(p),
         sortedView: options.sorted,
         eventGapSeconds: options.eventGap,
+        pathRoot: plan.root,
         camtrapDp: { ...(options.utcOffset ? { utcOffset: options.utcOffset } : {}), ...(options.location ? { location: options.location } : {}) },
       });
       await finished(output);

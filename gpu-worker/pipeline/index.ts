@@ -2,7 +2,8 @@
 // results zip out. Needs no GPU and no cloud: the CLI, the queue worker and the bench all
 // drive it through what this file offers.
 //
-// Stages, each a folder that imports only ./types.ts, ./categories.ts and stages before it:
+// Stages, each a folder that imports only ./types.ts, ./categories.ts, ./zipLayout.ts and stages
+// before it:
 //   inputs/    folders and zips, safely, typed by content
 //   metadata/  EXIF, GPS, camera-trap maker notes
 //   detector/  letterbox, ONNX Runtime session, decoding, NMS
@@ -24,3 +25,4 @@ export { DEFAULT_EVENT_GAP_SECONDS } from "./events/events.ts";
 export { checkUtcOffset, DEFAULT_UTC_OFFSET } from "./outputs/camtrapDp/timestamps.ts";
 export type { CamtrapOptions } from "./outputs/camtrapDp/writePackage.ts";
 export type * from "./types.ts";
+export type { PathRoot } from "./zipLayout.ts";

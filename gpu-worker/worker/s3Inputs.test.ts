@@ -1,5 +1,6 @@
-// Inputs from S3 through the CLI's input rules: folders kept, zips expanded, and a file that is
-// gone from S3 or has an unsafe name becomes a row with its reason instead of failing the job.
+// Inputs from S3 through the CLI's input rules: paths start from what the user chose, zips
+// expand, and a file that is gone from S3 or has an unsafe name becomes a row with its reason
+// instead of failing the job.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -47,8 +48,28 @@ test("planned files download, zips expand, and missing or unsafe ones become row
     assert.match(rejected.get("../escape.JPG") ?? "", /goes up a folder/);
     assert.equal(inputs.imageCount, 2);
     assert.equal(inputs.rejectedCount, 2);
+    assert.deepEqual(inputs.root, { kind: "several", count: 2 }, "cam1/ and card.zip: each keeps its name");
   } finally {
     await inputs.dispose();
   }
   assert.deepEqual(await readdir(scratch), [], "dispose removes the scratch folder");
+});
+
+test("a job of one folder gets paths relative to it, a file missing from it too", async () => {
+  const jpeg = await photo();
+  await aws.clients.s3.send(new PutObjectCommand({ Bucket: aws.config.BUCKET, Key: "jobs/y/input/SDcard01/DCIM/IMG_1.JPG", Body: jpeg }));
+  const files: PlannedFile[] = [
+    { name: "SDcard01/DCIM/IMG_1.JPG", key: "jobs/y/input/SDcard01/DCIM/IMG_1.JPG", size: jpeg.length, method: "PUT" },
+    { name: "SDcard01/DCIM/gone.JPG", key: "jobs/y/input/SDcard01/DCIM/gone.JPG", size: 10, method: "PUT" },
+  ];
+  const inputs = await downloadJobInputs(aws.clients.s3, files, { bucket: aws.config.BUCKET, scratchDir: scratch });
+  try {
+    assert.deepEqual(inputs.root, { kind: "folder", name: "SDcard01" });
+    assert.deepEqual(
+      inputs.items.map((item) => (item.kind === "image" ? ["image", item.source.path] : ["rejected", item.path])),
+      [["image", "DCIM/IMG_1.JPG"], ["rejected", "DCIM/gone.JPG"]],
+    );
+  } finally {
+    await inputs.dispose();
+  }
 });

@@ -307,6 +307,7 @@ export class QueueWorker {
             renderThreshold: job.options.renderThreshold ?? config.RENDER_THRESHOLD ?? model.typicalThreshold,
             ...(job.options.sortedView ? { sortedView: true } : {}),
             ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
+            pathRoot: inputs.root,
             total,
             onProgress: (p) => {
               running.progress = p;

@@ -60,7 +60,7 @@ before(async () => {
   await put("cam1/results.xlsx", await yazlZip({ "[Content_Types].xml": Buffer.from("<Types/>") }));
   await symlink(join(root, "other"), join(root, "cam1", "link-to-other"));
 
-  // Its entries land under "cam1/", where the folder argument already put an IMG_0001.JPG.
+  // A zip named like the folder argument: its entries go under "cam1 (2)/", not into "cam1/".
   await put(
     "other/cam1.zip",
     await yazlZip({
@@ -94,7 +94,7 @@ function allArguments(): string[] {
 }
 
 describe("collectInputs", () => {
-  test("turns folders, zips and single files into unique paths, images and reasons", async () => {
+  test("several folders, zips and single files each keep their own name first, made unique", async () => {
     const items: InputItem[] = [];
     for await (const item of collectInputs(allArguments())) items.push(item);
 
@@ -107,8 +107,8 @@ describe("collectInputs", () => {
       ["rejected", "cam1/notes.jpg"],
       ["rejected", "cam1/results.xlsx"],
       ["image", "cam1/sub/IMG_0003.JPG"],
-      ["image", "cam1/IMG_0001 (2).JPG"],
-      ["image", "cam1/night/IMG_0005.JPG"],
+      ["image", "cam1 (2)/IMG_0001.JPG"],
+      ["image", "cam1 (2)/night/IMG_0005.JPG"],
       ["image", "IMG_0001.JPG"],
       ["image", "img_0001 (2).jpg"],
       ["rejected", "backup.dat"],
@@ -133,8 +133,8 @@ describe("collectInputs", () => {
       "cam1/IMG_0002.jpg": bytes.get("png")!,
       "cam1/card/IMG_0004.JPG": bytes.get("jpegC")!,
       "cam1/sub/IMG_0003.JPG": bytes.get("jpegB")!,
-      "cam1/IMG_0001 (2).JPG": bytes.get("jpegB")!,
-      "cam1/night/IMG_0005.JPG": bytes.get("jpegC")!,
+      "cam1 (2)/IMG_0001.JPG": bytes.get("jpegB")!,
+      "cam1 (2)/night/IMG_0005.JPG": bytes.get("jpegC")!,
       "IMG_0001.JPG": bytes.get("jpegC")!,
       "img_0001 (2).jpg": bytes.get("jpegA")!,
       "backup.dat/y.jpg": bytes.get("jpegB")!,
@@ -157,6 +157,7 @@ describe("collectInputs", () => {
     assert.deepEqual(shape(second.items), shape(first.items));
     assert.equal(first.imageCount, 9);
     assert.equal(first.rejectedCount, 7);
+    assert.deepEqual(first.root, { kind: "several", count: 7 });
   });
 
   test("reads bytes only when asked, so what is read is the file as it is then", async () => {
@@ -173,5 +174,70 @@ describe("collectInputs", () => {
     const { items } = await planInputs([path], { maxImageBytes: 4096 });
     assert.deepEqual(shape(items), [["rejected", "IMG_0010.JPG"]]);
     assert.match(reasonAt(items, "IMG_0010.JPG"), /^is \d+(\.\d)? KiB, more than the 4 KiB allowed for one image$/);
+  });
+});
+
+describe("paths start from what the user chose", () => {
+  test("one folder: paths are relative to it, its zips' entries included", async () => {
+    const plan = await planInputs([join(root, "cam1")]);
+    assert.deepEqual(plan.root, { kind: "folder", name: "cam1" });
+    assert.deepEqual(shape(plan.items), [
+      ["image", "IMG_0001.JPG"],
+      ["image", "IMG_0002.jpg"],
+      ["image", "card/IMG_0004.JPG"],
+      ["rejected", "empty.JPG"],
+      ["rejected", "link-to-other"],
+      ["rejected", "notes.jpg"],
+      ["rejected", "results.xlsx"],
+      ["image", "sub/IMG_0003.JPG"],
+    ]);
+  });
+
+  test("one folder: a file skipped at its top is a row under the folder's name", async () => {
+    await put("odd/IMG_0001.JPG", bytes.get("jpegA")!);
+    await put("odd/bad\u0001name.jpg", bytes.get("jpegB")!);
+    const { items } = await planInputs([join(root, "odd")]);
+    assert.deepEqual(shape(items), [["image", "IMG_0001.JPG"], ["rejected", "odd"]]);
+    assert.match(reasonAt(items, "odd"), /was skipped: its path contains control characters/);
+  });
+
+  test("one zip: the paths inside it; one that cannot be read is a row under its own name", async () => {
+    const plan = await planInputs([join(root, "other/cam1.zip")]);
+    assert.deepEqual(plan.root, { kind: "zip", name: "cam1.zip" });
+    assert.deepEqual(shape(plan.items), [["image", "IMG_0001.JPG"], ["image", "night/IMG_0005.JPG"]]);
+    assert.deepEqual(shape((await planInputs([join(root, "truncated.zip")])).items), [["rejected", "truncated.zip"]]);
+  });
+
+  test("one photo: its own name", async () => {
+    const plan = await planInputs([join(root, "single/IMG_0001.JPG")]);
+    assert.deepEqual(plan.root, { kind: "file", name: "IMG_0001.JPG" });
+    assert.deepEqual(shape(plan.items), [["image", "IMG_0001.JPG"]]);
+  });
+
+  test("two folders with the same name and layout: each keeps its name first, the second with (2)", async () => {
+    await put("a/SDcard01/DCIM/100RECNX/IMG_0001.JPG", bytes.get("jpegA")!);
+    await put("b/SDcard01/DCIM/100RECNX/IMG_0001.JPG", bytes.get("jpegB")!);
+    const plan = await planInputs([join(root, "a/SDcard01"), join(root, "b/SDcard01")]);
+    assert.deepEqual(plan.root, { kind: "several", count: 2 });
+    assert.deepEqual(shape(plan.items), [
+      ["image", "SDcard01/DCIM/100RECNX/IMG_0001.JPG"],
+      ["image", "SDcard01 (2)/DCIM/100RECNX/IMG_0001.JPG"],
+    ]);
+    const second = plan.items[1];
+    assert.deepEqual(second?.kind === "image" ? await second.source.read() : undefined, bytes.get("jpegB"));
+  });
+
+  test("photos named like the zip's own files move aside, clear of photos already named so", async () => {
+    for (const path of ["README.txt", "README (2).txt", "sorted/x.jpg", "sorted (2)/x.jpg", "Camtrap-DP/y.jpg"]) {
+      await put(`own/${path}`, bytes.get("jpegA")!);
+    }
+    const { items } = await planInputs([join(root, "own")]);
+    assert.deepEqual(shape(items), [
+      ["image", "Camtrap-DP (2)/y.jpg"],
+      ["image", "README (2).txt"],
+      ["image", "README (3).txt"],
+      ["image", "sorted (2)/x.jpg"],
+      ["image", "sorted (2)/x (2).jpg"],
+    ]);
   });
 });

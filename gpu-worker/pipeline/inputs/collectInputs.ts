@@ -6,6 +6,7 @@ import { open, readdir, readFile, stat } from "node:fs/promises";
 import type { Dirent, Stats } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import type { InputItem } from "../types.ts";
+import { ZipPaths, type PathRoot } from "../zipLayout.ts";
 import { formatBytes, resolveInputLimits } from "./limits.ts";
 import type { InputLimits } from "./limits.ts";
 import { isOsJunk } from "./osJunk.ts";
@@ -18,6 +19,8 @@ export interface InputPlan {
   items: InputItem[];
   imageCount: number;
   rejectedCount: number;
+  /** What the items' paths start from (README.txt says it). */
+  root: PathRoot;
 }
 
 // Documents that are zips inside but never hold the user's photos: reported, not unpacked.
@@ -50,15 +53,20 @@ function zipFolderPath(zipPath: string): string {
   return zipPath.replace(/\.zip$/i, "");
 }
 
-async function* expandZip(filePath: string, zipPath: string, limits: InputLimits): AsyncGenerator<InputItem> {
-  const folder = zipFolderPath(zipPath);
+/** `name` inside `folder`, where "" is the top of the results. */
+function under(folder: string, name: string): string {
+  return folder === "" ? name : `${folder}/${name}`;
+}
+
+/** A zip's entries, inside `folder`; problems with the zip as a whole are rows at `zipPath`. */
+async function* expandZip(filePath: string, zipPath: string, folder: string, limits: InputLimits): AsyncGenerator<InputItem> {
   try {
     for await (const entry of readZipEntries(filePath, limits)) {
       if (entry.kind === "rejected") {
-        yield { kind: "rejected", path: entry.path === undefined ? zipPath : `${folder}/${entry.path}`, reason: entry.reason };
+        yield { kind: "rejected", path: entry.path === undefined ? zipPath : under(folder, entry.path), reason: entry.reason };
         continue;
       }
-      const joined = toSafeRelativePath(`${folder}/${entry.path}`);
+      const joined = toSafeRelativePath(under(folder, entry.path));
       if (!joined.ok) {
         yield { kind: "rejected", path: zipPath, reason: `zip entry ${quoteName(entry.path)} was not unpacked: its path ${joined.problem}` };
         continue;
@@ -71,35 +79,39 @@ async function* expandZip(filePath: string, zipPath: string, limits: InputLimits
   }
 }
 
-/** One file at `relativePath` (already safe): an image, a zip to expand, or a rejection. */
-async function* collectFile(filePath: string, relativePath: string, stats: Stats, limits: InputLimits): AsyncGenerator<InputItem> {
+type FileKind = { kind: "image" } | { kind: "zip" } | { kind: "rejected"; reason: string };
+
+/** What one file is, by its first bytes (its name only tells zip-based documents apart). */
+async function classifyFile(filePath: string, name: string, stats: Stats, limits: InputLimits): Promise<FileKind> {
   let head: Buffer;
   try {
     head = stats.size === 0 ? Buffer.alloc(0) : await readHead(filePath);
   } catch (error) {
-    yield { kind: "rejected", path: relativePath, reason: `could not be read (${describeFsError(error)})` };
-    return;
+    return { kind: "rejected", reason: `could not be read (${describeFsError(error)})` };
   }
   const sniffed = sniffType(head);
   if (sniffed.kind === "zip") {
-    const extension = extname(relativePath).toLowerCase();
-    if (ZIP_BASED_DOCUMENTS.has(extension)) {
-      yield { kind: "rejected", path: relativePath, reason: `not an image (${extension.slice(1).toUpperCase()} document)` };
-    } else {
-      yield* expandZip(filePath, relativePath, limits);
-    }
-    return;
+    const extension = extname(name).toLowerCase();
+    if (ZIP_BASED_DOCUMENTS.has(extension)) return { kind: "rejected", reason: `not an image (${extension.slice(1).toUpperCase()} document)` };
+    return { kind: "zip" };
   }
-  if (sniffed.kind !== "image") {
-    yield { kind: "rejected", path: relativePath, reason: describeNonImage(sniffed) };
-    return;
-  }
+  if (sniffed.kind !== "image") return { kind: "rejected", reason: describeNonImage(sniffed) };
   if (stats.size > limits.maxImageBytes) {
-    const reason = `is ${formatBytes(stats.size)}, more than the ${formatBytes(limits.maxImageBytes)} allowed for one image`;
-    yield { kind: "rejected", path: relativePath, reason };
-    return;
+    return { kind: "rejected", reason: `is ${formatBytes(stats.size)}, more than the ${formatBytes(limits.maxImageBytes)} allowed for one image` };
   }
-  yield { kind: "image", source: { path: relativePath, size: stats.size, read: () => readFile(filePath) } };
+  return { kind: "image" };
+}
+
+function imageFile(filePath: string, path: string, size: number): InputItem {
+  return { kind: "image", source: { path, size, read: () => readFile(filePath) } };
+}
+
+/** One file found in a folder, at `relativePath` (already safe): an image, a zip to expand, or a rejection. */
+async function* collectFile(filePath: string, relativePath: string, stats: Stats, limits: InputLimits): AsyncGenerator<InputItem> {
+  const file = await classifyFile(filePath, relativePath, stats, limits);
+  if (file.kind === "zip") yield* expandZip(filePath, relativePath, zipFolderPath(relativePath), limits);
+  else if (file.kind === "image") yield imageFile(filePath, relativePath, stats.size);
+  else yield { kind: "rejected", path: relativePath, reason: file.reason };
 }
 
 function byName(a: Dirent, b: Dirent): number {
@@ -107,24 +119,28 @@ function byName(a: Dirent, b: Dirent): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-async function* walkFolder(folderPath: string, relativePath: string, limits: InputLimits): AsyncGenerator<InputItem> {
+/**
+ * A folder's files, recursively, under `relativePath` ("" when the folder is the top of the
+ * results); problems with the folder itself are rows at `shownAs`.
+ */
+async function* walkFolder(folderPath: string, relativePath: string, shownAs: string, limits: InputLimits): AsyncGenerator<InputItem> {
   let children: Dirent[];
   try {
     children = await readdir(folderPath, { withFileTypes: true });
   } catch (error) {
-    yield { kind: "rejected", path: relativePath, reason: `folder could not be read (${describeFsError(error)})` };
+    yield { kind: "rejected", path: shownAs, reason: `folder could not be read (${describeFsError(error)})` };
     return;
   }
   for (const child of children.sort(byName)) {
     if (isOsJunk(child.name)) continue;
     const childPath = join(folderPath, child.name);
-    const safe = toSafeRelativePath(`${relativePath}/${child.name}`);
+    const safe = toSafeRelativePath(under(relativePath, child.name));
     if (!safe.ok) {
-      yield { kind: "rejected", path: relativePath, reason: `${quoteName(child.name)} was skipped: its path ${safe.problem}` };
+      yield { kind: "rejected", path: shownAs, reason: `${quoteName(child.name)} was skipped: its path ${safe.problem}` };
       continue;
     }
     if (child.isDirectory()) {
-      yield* walkFolder(childPath, safe.path, limits);
+      yield* walkFolder(childPath, safe.path, safe.path, limits);
       continue;
     }
     let stats: Stats;
@@ -145,62 +161,65 @@ async function* walkFolder(folderPath: string, relativePath: string, limits: Inp
   }
 }
 
-/** One command-line argument: a folder keeps its own name, a file or zip is named by its base name. */
-async function* collectArgument(argument: string, limits: InputLimits): AsyncGenerator<InputItem> {
+/** One command-line argument, looked at: its safe base name and what it is. */
+type Argument =
+  | { kind: "folder"; absolute: string; name: string }
+  | { kind: "image" | "zip"; absolute: string; name: string; size: number }
+  | { kind: "rejected"; path: string; reason: string };
+
+async function openArgument(argument: string, limits: InputLimits): Promise<Argument> {
   const absolute = resolve(argument);
-  const name = basename(absolute) || "input";
-  const safe = toSafeRelativePath(name);
-  if (!safe.ok) {
-    yield { kind: "rejected", path: argument, reason: `${quoteName(name)} was skipped: its name ${safe.problem}` };
-    return;
-  }
+  const base = basename(absolute) || "input";
+  const safe = toSafeRelativePath(base);
+  if (!safe.ok) return { kind: "rejected", path: argument, reason: `${quoteName(base)} was skipped: its name ${safe.problem}` };
+  const name = safe.path;
   let stats: Stats;
   try {
     stats = await stat(absolute);
   } catch (error) {
-    yield { kind: "rejected", path: safe.path, reason: `could not be opened: ${quoteName(argument)} (${describeFsError(error)})` };
-    return;
+    return { kind: "rejected", path: name, reason: `could not be opened: ${quoteName(argument)} (${describeFsError(error)})` };
   }
-  if (stats.isDirectory()) yield* walkFolder(absolute, safe.path, limits);
-  else if (stats.isFile()) yield* collectFile(absolute, safe.path, stats, limits);
-  else yield { kind: "rejected", path: safe.path, reason: "is not a regular file or folder" };
-}
-
-/** "IMG_0001.JPG", 2 → "IMG_0001 (2).JPG"; "notes", 3 → "notes (3)". */
-function withCopyNumber(path: string, copy: number): string {
-  const nameStart = path.lastIndexOf("/") + 1;
-  const dot = path.lastIndexOf(".");
-  const cut = dot > nameStart ? dot : path.length;
-  return `${path.slice(0, cut)} (${copy})${path.slice(cut)}`;
+  if (stats.isDirectory()) return { kind: "folder", absolute, name };
+  if (!stats.isFile()) return { kind: "rejected", path: name, reason: "is not a regular file or folder" };
+  const file = await classifyFile(absolute, name, stats, limits);
+  return file.kind === "rejected" ? { kind: "rejected", path: name, reason: file.reason } : { kind: file.kind, absolute, name, size: stats.size };
 }
 
 /**
- * Hands out each path once. A later image at a taken path gets the first free " (n)" suffix.
- * Case is ignored, because results are unzipped on Windows and macOS, where IMG.JPG is img.jpg.
+ * One argument's items (DESIGN.md "Paths in the results"). Given alone, it is the top of the
+ * results: a folder's paths are relative to it, a zip's are those inside it, a photo keeps its
+ * name. One of several, it keeps its own name as the first path component (a zip's without
+ * ".zip"), with " (2)" when an earlier argument has that name.
  */
-function uniquePaths(): (path: string) => string {
-  const taken = new Set<string>();
-  return (path) => {
-    let candidate = path;
-    for (let copy = 2; taken.has(candidate.toLowerCase()); copy += 1) candidate = withCopyNumber(path, copy);
-    taken.add(candidate.toLowerCase());
-    return candidate;
-  };
+async function* collectArgument(argument: Argument, alone: boolean, names: ZipPaths, limits: InputLimits): AsyncGenerator<InputItem> {
+  if (argument.kind === "rejected") {
+    yield argument;
+  } else if (argument.kind === "folder") {
+    const folder = alone ? "" : names.claimInputName(argument.name, false);
+    yield* walkFolder(argument.absolute, folder, folder || argument.name, limits);
+  } else if (argument.kind === "zip") {
+    const folder = alone ? "" : names.claimInputName(zipFolderPath(argument.name), false);
+    yield* expandZip(argument.absolute, argument.name, folder, limits);
+  } else {
+    yield imageFile(argument.absolute, alone ? argument.name : names.claimInputName(argument.name, true), argument.size);
+  }
 }
 
 /**
  * The inputs behind `paths`, in argument order; folders are walked recursively in name order and
  * zips (recognised by content, wherever they are) in archive order. OS junk is skipped silently.
- * Image paths are unique within the call. Never throws for bad input: it becomes a rejected item.
+ * Image paths are unique within the call and clear of the zip's own names (ZipPaths). Never
+ * throws for bad input: it becomes a rejected item.
  */
 export async function* collectInputs(paths: string[], limits?: Partial<InputLimits>): AsyncGenerator<InputItem> {
   const resolvedLimits = resolveInputLimits(limits);
-  const claim = uniquePaths();
-  for (const argument of paths) {
-    for await (const item of collectArgument(argument, resolvedLimits)) {
+  const names = new ZipPaths();
+  for (const path of paths) {
+    const argument = await openArgument(path, resolvedLimits);
+    for await (const item of collectArgument(argument, paths.length === 1, names, resolvedLimits)) {
       if (item.kind === "image") {
-        const path = claim(item.source.path);
-        yield path === item.source.path ? item : { kind: "image", source: { ...item.source, path } };
+        const claimed = names.claim(item.source.path);
+        yield claimed === item.source.path ? item : { kind: "image", source: { ...item.source, path: claimed } };
       } else {
         yield item;
       }
@@ -208,10 +227,18 @@ export async function* collectInputs(paths: string[], limits?: Partial<InputLimi
   }
 }
 
+/** What the paths of collectInputs(paths) start from. */
+export async function inputRoot(paths: string[], limits?: Partial<InputLimits>): Promise<PathRoot> {
+  if (paths.length !== 1) return { kind: "several", count: paths.length };
+  const argument = await openArgument(paths[0]!, resolveInputLimits(limits));
+  if (argument.kind === "rejected") return { kind: "file", name: argument.path };
+  return { kind: argument.kind === "image" ? "file" : argument.kind, name: argument.name };
+}
+
 /** All of collectInputs at once, with counts: what a progress bar needs before the first image. */
 export async function planInputs(paths: string[], limits?: Partial<InputLimits>): Promise<InputPlan> {
   const items: InputItem[] = [];
   for await (const item of collectInputs(paths, limits)) items.push(item);
   const imageCount = items.filter((item) => item.kind === "image").length;
-  return { items, imageCount, rejectedCount: items.length - imageCount };
+  return { items, imageCount, rejectedCount: items.length - imageCount, root: await inputRoot(paths, limits) };
 }

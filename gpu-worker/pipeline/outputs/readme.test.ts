@@ -4,6 +4,7 @@ import type { ImageResult, RunInfo } from "../types.ts";
 import { README_WIDTH, resultsReadme, wrap } from "./readme.ts";
 import { createTotals, tallyImage } from "./resultTotals.ts";
 import { sampleRun } from "../../../test/helpers/sampleRun.ts";
+import type { PathRoot } from "../zipLayout.ts";
 
 const run: RunInfo = sampleRun({ provider: "cuda" });
 
@@ -64,4 +65,15 @@ test("wrap keeps words whole and lines within the width", () => {
   assert.deepEqual(wrap("one two three four", 9), ["one two", "three", "four"]);
   assert.deepEqual(wrap("a https://example.org/a/very/long/link b", 10), ["a", "https://example.org/a/very/long/link", "b"]);
   assert.deepEqual(wrap("", 10), []);
+});
+
+test("says what the paths start from, as the user chose the inputs", () => {
+  const says = (pathRoot?: PathRoot) => resultsReadme(run, totalsFor(images), pathRoot ? { pathRoot } : {}).replace(/\s+/g, " ");
+  assert.ok(says({ kind: "folder", name: "SDcard01" }).includes('Paths are relative to the folder you chose, "SDcard01": its own name is not part of them.'));
+  assert.ok(says({ kind: "folder", name: "SDcard01" }).includes('Paths in detections.json start from the folder you chose ("SDcard01")'));
+  assert.ok(says({ kind: "zip", name: "card.zip" }).includes('Paths are those inside the zip you chose, "card.zip".'));
+  assert.ok(says({ kind: "file", name: "IMG_0001.JPG" }).includes('The photo you chose keeps its own name, "IMG_0001.JPG".'));
+  assert.ok(says({ kind: "several", count: 3 }).includes("You chose 3 folders, photos or zips: each path starts with the name of the one it came from"));
+  assert.ok(says().includes("Paths are relative to what you chose"));
+  for (const own of ["README.txt", "results.xlsx", "detections.json", "camtrap-dp/", "sorted/", '"README (2).txt"']) assert.ok(says().includes(own), own);
 });

@@ -8,6 +8,7 @@ import type { RunInfo } from "../types.ts";
 import { mdTimestamp } from "./detectionsJson.ts";
 import { categoryIds } from "../categories.ts";
 import type { ResultTotals } from "./resultTotals.ts";
+import { CAMTRAP_DP_FOLDER, DETECTIONS_JSON, RESULTS_README, RESULTS_WORKBOOK, SORTED_FOLDER, type PathRoot } from "../zipLayout.ts";
 
 /** Lines are wrapped to this width. */
 export const README_WIDTH = 90;
@@ -19,6 +20,8 @@ type Block = string | { term: string; text: string };
 
 /** What else the zip holds, when the pipeline wrote it. */
 export interface ReadmeExtras {
+  /** What the photos' paths start from, when the caller knows (InputPlan.root). */
+  pathRoot?: PathRoot;
   sortedView?: boolean;
   camtrapDp?: PackageSummary & { folder: string; utcOffset?: string };
 }
@@ -48,21 +51,22 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
         {
           term: "your folders",
           text:
-            "Every photo under the path you uploaded it with. Photos with a detection at or above the " +
+            "Every photo, at its path (see PATHS below). Photos with a detection at or above the " +
             "render threshold have boxes and labels drawn on them; all others are the very files you " +
             "uploaded, byte for byte.",
         },
-        { term: "results.xlsx", text: "A spreadsheet with one row per photo and one per detection (below)." },
+        { term: RESULTS_WORKBOOK, text: "A spreadsheet with one row per photo and one per detection (below)." },
         {
-          term: "detections.json",
+          term: DETECTIONS_JSON,
           text:
             "Every detection in MegaDetector's batch output format (version 1.6), for Timelapse, AddaxAI " +
             "and MegaDetector's own tools.",
         },
         ...zipExtras(extras),
-        { term: "README.txt", text: "This file." },
+        { term: RESULTS_README, text: "This file." },
       ],
     ],
+    ["PATHS", [pathsStart(extras.pathRoot), PATHS_ARE_SHARED]],
     ...camtrapSection(extras),
     [
       "THE TWO THRESHOLDS",
@@ -159,19 +163,19 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
     [
       "OPENING DETECTIONS.JSON",
       [
-        "Paths in detections.json are relative to the top of your upload. Unzip, and keep the photos " +
-          "(the originals or these copies) in the same folders.",
+        `Paths in detections.json start from ${topFolder(extras.pathRoot)}. Keep the photos (the ` +
+          "originals or these copies) in the same folders below it.",
         {
           term: "Timelapse",
           text:
-            "Create or open your Timelapse template in that top folder, then import detections.json as " +
+            "Create or open your Timelapse template in that folder, then import detections.json as " +
             "recognition data (see the Image Recognition guide on the Timelapse website). Timelapse " +
             `offers ${render} as the starting threshold.`,
         },
         {
           term: "AddaxAI",
           text:
-            "Copy detections.json into that top folder and rename it image_recognition_file.json; " +
+            "Copy detections.json into that folder and rename it image_recognition_file.json; " +
             "AddaxAI's post-processing then reads it as if AddaxAI had made it.",
         },
       ],
@@ -181,11 +185,56 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
   return sections.map(([title, blocks]) => `${title}\n\n${formatBlocks(blocks)}`).join("\n\n\n") + "\n";
 }
 
+/** What the paths start from, in the words of someone who chose the inputs. */
+function pathsStart(root: PathRoot | undefined): string {
+  switch (root?.kind) {
+    case "folder":
+      return `Paths are relative to the folder you chose, ${JSON.stringify(root.name)}: its own name is not part of them.`;
+    case "zip":
+      return `Paths are those inside the zip you chose, ${JSON.stringify(root.name)}.`;
+    case "file":
+      return `The photo you chose keeps its own name, ${JSON.stringify(root.name)}.`;
+    case "several":
+      return (
+        `You chose ${root.count} folders, photos or zips: each path starts with the name of the one it ` +
+        'came from (a zip\'s name without ".zip"; a second one with the same name gets " (2)").'
+      );
+    default:
+      return (
+        "Paths are relative to what you chose: inside the folder or zip when you chose one, starting " +
+        "with each one's own name when you chose several."
+      );
+  }
+}
+
+const PATHS_ARE_SHARED =
+  `The same paths are used in this zip, ${RESULTS_WORKBOOK}, ${DETECTIONS_JSON} and ${CAMTRAP_DP_FOLDER}/, as ` +
+  "MegaDetector (with --output_relative_filenames), AddaxAI and Timelapse expect them. A photo whose " +
+  `path would be one of this zip's own names (${RESULTS_README}, ${RESULTS_WORKBOOK}, ${DETECTIONS_JSON}, ` +
+  `${CAMTRAP_DP_FOLDER}/, ${SORTED_FOLDER}/) or another photo's path (names that differ only in upper and ` +
+  'lower case count as the same) gets " (2)" added, as in "README (2).txt".';
+
+/** The folder detections.json's paths start from, once the results are beside the photos. */
+function topFolder(root: PathRoot | undefined): string {
+  switch (root?.kind) {
+    case "folder":
+      return `the folder you chose (${JSON.stringify(root.name)})`;
+    case "zip":
+      return `the folder you unzip ${JSON.stringify(root.name)} into`;
+    case "file":
+      return "the folder that holds the photo";
+    case "several":
+      return "the folder that holds what you chose (each zip unzipped into a folder of its own name)";
+    default:
+      return "the folder described under PATHS above";
+  }
+}
+
 function zipExtras(extras: ReadmeExtras): Block[] {
   const blocks: Block[] = [];
   if (extras.sortedView) {
     blocks.push({
-      term: "sorted/",
+      term: `${SORTED_FOLDER}/`,
       text:
         "A second copy of every processed photo, by what it shows at the render threshold: animal, person, " +
         "vehicle, empty, or combinations such as animal+person, each keeping its own path below.",

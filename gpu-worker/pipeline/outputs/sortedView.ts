@@ -4,11 +4,10 @@
 
 import { categoryLabel, drawnCategories, type CategoryRules } from "../categories.ts";
 import type { ImageResult } from "../types.ts";
-
-export const SORTED_ROOT = "sorted";
+import { SORTED_FOLDER } from "../zipLayout.ts";
 
 /** Where the image's sorted copy goes; undefined for images that could not be processed. */
 export function sortedPath(image: ImageResult, rules: CategoryRules): string | undefined {
   if (image.status !== "ok") return undefined;
-  return `${SORTED_ROOT}/${categoryLabel(drawnCategories(image, rules), rules)}/${image.path}`;
+  return `${SORTED_FOLDER}/${categoryLabel(drawnCategories(image, rules), rules)}/${image.path}`;
 }

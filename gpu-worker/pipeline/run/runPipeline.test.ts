@@ -17,7 +17,9 @@ import { storedEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
 import { Detector } from "../detector/detector.ts";
 import { validateCamtrapPackage } from "../../../test/helpers/camtrapDp/validatePackage.ts";
 import { collectInputs } from "../inputs/collectInputs.ts";
-import { awayFromReservedNames, runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
+import type { InputItem } from "../types.ts";
+import { ZIP_OWN_NAMES } from "../zipLayout.ts";
+import { runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
 
 let dir: string;
 let detector: Detector;
@@ -108,12 +110,13 @@ test("camtrap-dp/ in the zip is a valid Camtrap DP package", async () => {
 
 test("the sorted view adds a copy of each processed image under sorted/<category>/", async () => {
   const out = createWriteStream(join(dir, "sorted.zip"));
+  // One folder given: its photos' paths are relative to it.
   await runPipeline(collectInputs([join(dir, "cam1")]), out, { detector, detectorName: "tiny.onnx", sortedView: true, eventGapSeconds: 5 });
   await finished(out);
   const sorted = await readZip(join(dir, "sorted.zip"));
-  assert.deepEqual([...sorted.keys()].filter((name) => name.startsWith("sorted/")).sort(), ["sorted/animal/cam1/IMG_0001.JPG", "sorted/empty/cam1/IMG_0002.JPG"]);
-  assert.ok(sorted.get("sorted/animal/cam1/IMG_0001.JPG")!.equals(sorted.get("cam1/IMG_0001.JPG")!), "the copy is the boxed image");
-  assert.ok(sorted.get("sorted/empty/cam1/IMG_0002.JPG")!.equals(inputs.get("cam1/IMG_0002.JPG")!));
+  assert.deepEqual([...sorted.keys()].filter((name) => name.startsWith("sorted/")).sort(), ["sorted/animal/IMG_0001.JPG", "sorted/empty/IMG_0002.JPG"]);
+  assert.ok(sorted.get("sorted/animal/IMG_0001.JPG")!.equals(sorted.get("IMG_0001.JPG")!), "the copy is the boxed image");
+  assert.ok(sorted.get("sorted/empty/IMG_0002.JPG")!.equals(inputs.get("cam1/IMG_0002.JPG")!));
   assert.match(sorted.get("README.txt")!.toString("utf8"), /sorted\//);
 });
 
@@ -198,11 +201,21 @@ test("progress counts up to the total, then reports; the summary matches", () =>
   assert.ok(summary.zipBytes > 0);
 });
 
-test("uploads named like the zip's own files move aside instead of being lost", () => {
-  assert.equal(awayFromReservedNames("README.txt"), "README (2).txt");
-  assert.equal(awayFromReservedNames("results.XLSX"), "results (2).XLSX");
-  assert.equal(awayFromReservedNames("sorted/animal/IMG_1.JPG"), "sorted (2)/animal/IMG_1.JPG");
-  assert.equal(awayFromReservedNames("Camtrap-DP/media.csv"), "Camtrap-DP (2)/media.csv");
-  assert.equal(awayFromReservedNames("cam1/README.txt"), "cam1/README.txt");
-  assert.equal(awayFromReservedNames("sorted.jpg"), "sorted.jpg");
+test("photos named like the zip's own files, or like each other, all reach the zip under paths of their own", async () => {
+  // Items made by hand, not by collectInputs: the pipeline claims the paths itself.
+  const jpeg = inputs.get("cam1/IMG_0002.JPG")!;
+  const paths = ["README.txt", "README (2).txt", "sorted/x.jpg", "sorted (2)/x.jpg", "a/IMG.JPG", "a/img.jpg", "a/IMG.JPG"];
+  const items: InputItem[] = paths.map((path) => ({ kind: "image", source: { path, size: jpeg.length, read: () => Promise.resolve(jpeg) } }));
+  const out = createWriteStream(join(dir, "clashes.zip"));
+  await runPipeline(items, out, { detector, detectorName: "tiny.onnx", sortedView: true });
+  await finished(out);
+  const clashes = await readZip(join(dir, "clashes.zip"));
+  const photos = ["README (2).txt", "README (2) (2).txt", "sorted (2)/x.jpg", "sorted (2)/x (2).jpg", "a/IMG.JPG", "a/img (2).jpg", "a/IMG (3).JPG"];
+  for (const photo of photos) assert.ok(clashes.get(photo)?.equals(jpeg), `${photo} in ${[...clashes.keys()].join(", ")}`);
+  assert.match(clashes.get("README.txt")!.toString("utf8"), /^TRAPLINE RESULTS/, "README.txt is the zip's own");
+  const json = JSON.parse(clashes.get("detections.json")!.toString("utf8")) as { images: { file: string }[] };
+  assert.deepEqual(json.images.map((image) => image.file).sort(), [...photos].sort());
+  // Whatever the pipeline writes besides the photos sits under a name the layout reserves.
+  const own = [...clashes.keys()].filter((name) => !photos.includes(name) && !name.startsWith("sorted/"));
+  for (const name of own) assert.ok(ZIP_OWN_NAMES.includes(name.split("/")[0]!), `${name} is not in ZIP_OWN_NAMES`);
 });

@@ -23,6 +23,7 @@ import { groupEvents, withEvents } from "../events/events.ts";
 import { chunk, prefetch } from "./prefetch.ts";
 import { ResultSpool } from "./resultSpool.ts";
 import type { ImageMetadata, ImageResult, InputItem, RunInfo } from "../types.ts";
+import { CAMTRAP_DP_FOLDER, DETECTIONS_JSON, RESULTS_README, RESULTS_WORKBOOK, ZipPaths, type PathRoot } from "../zipLayout.ts";
 
 export interface PipelineOptions {
   detector: Detector;
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   eventGapSeconds?: number;
   /** Camtrap DP export settings: the cameras' UTC offset, coordinates for cameras without GPS. */
   camtrapDp?: CamtrapOptions;
+  /** What the inputs' paths start from (InputPlan.root), for README.txt. */
+  pathRoot?: PathRoot;
 }
 
 export interface PipelineProgress {
@@ -78,25 +81,6 @@ interface PreparedItem {
   error?: string;
 }
 
-/** Top-level names the results zip keeps for its own files and folders (compared case-insensitively). */
-const RESERVED_TOP_LEVEL = new Set(["results.xlsx", "detections.json", "readme.txt", "camtrap-dp", "sorted"]);
-
-/**
- * An upload whose top-level name is one of the zip's own moves aside, the way path clashes
- * are resolved elsewhere: "sorted/a.jpg" -> "sorted (2)/a.jpg", "README.txt" -> "README (2).txt".
- * The same path is used in the zip, the workbook and detections.json.
- */
-export function awayFromReservedNames(path: string): string {
-  const [first = "", ...rest] = path.split("/");
-  if (!RESERVED_TOP_LEVEL.has(first.toLowerCase())) return path;
-  if (rest.length > 0) return [`${first} (2)`, ...rest].join("/");
-  const dot = first.lastIndexOf(".");
-  return dot > 0 ? `${first.slice(0, dot)} (2)${first.slice(dot)}` : `${first} (2)`;
-}
-
-/** The Camtrap DP package's folder in the zip (reserved above). */
-const CAMTRAP_DP_FOLDER = "camtrap-dp";
-
 // Every image is decoded once or twice and never again: libvips' operation cache would only
 // keep the last hundred images' buffers alive (hundreds of MB on 12-MP frames).
 sharp.cache(false);
@@ -125,10 +109,14 @@ export async function runPipeline(
   const spool = await ResultSpool.create();
   const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
 
+  // Inputs from collectInputs already hold their zip paths (claiming them again changes
+  // nothing); other callers' paths are made unique and kept clear of the zip's own names here.
+  // Rejected inputs are rows, not zip entries: they keep the path the user knows them by.
+  const zipPaths = new ZipPaths();
   const prepare = async (item: InputItem): Promise<PreparedItem> => {
-    if (item.kind === "rejected") return { path: awayFromReservedNames(item.path), rejected: true, fileSize: 0, metadata: {}, error: item.reason };
+    if (item.kind === "rejected") return { path: item.path, rejected: true, fileSize: 0, metadata: {}, error: item.reason };
     const { source } = item;
-    const path = awayFromReservedNames(source.path);
+    const path = zipPaths.claim(source.path);
     let bytes: Buffer;
     try {
       bytes = await source.read();
@@ -230,9 +218,9 @@ async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo, o
   const scratch = await mkdtemp(join(tmpdir(), "trapline-reports-"));
   try {
     const grouping = await groupEvents(spool.sorted(), run, options.eventGapSeconds !== undefined ? { gapSeconds: options.eventGapSeconds } : {});
-    const workbookPath = join(scratch, "results.xlsx");
+    const workbookPath = join(scratch, RESULTS_WORKBOOK);
     const totals = await writeWorkbook(withEvents(spool.sorted(), grouping), run, workbookPath, { events: grouping.events });
-    await zip.addFile("results.xlsx", workbookPath);
+    await zip.addFile(RESULTS_WORKBOOK, workbookPath);
     const json = new PassThrough();
     const written = writeDetectionsJson(
       (async function* () {
@@ -241,7 +229,7 @@ async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo, o
       run,
       json,
     );
-    await Promise.all([zip.addStream("detections.json", json), written]);
+    await Promise.all([zip.addStream(DETECTIONS_JSON, json), written]);
     const folder = CAMTRAP_DP_FOLDER;
     const camtrap: PackageSummary = await writeCamtrapPackage(
       (name, data) => (Buffer.isBuffer(data) ? zip.addBuffer(`${folder}/${name}`, data) : zip.addStream(`${folder}/${name}`, data)),
@@ -251,10 +239,11 @@ async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo, o
       options.camtrapDp,
     );
     await zip.addBuffer(
-      "README.txt",
+      RESULTS_README,
       Buffer.from(
         resultsReadme(run, totals, {
           sortedView: options.sortedView === true,
+          ...(options.pathRoot ? { pathRoot: options.pathRoot } : {}),
           camtrapDp: { folder, ...camtrap, ...(options.camtrapDp?.utcOffset ? { utcOffset: options.camtrapDp.utcOffset } : {}) },
         }),
       ),
