@@ -2,7 +2,7 @@
 // progress, cancel, retry, and Submit once everything has arrived in storage.
 import { ApiError, type Api } from "./api.ts";
 import { announce, byId, el, setBar } from "./dom.ts";
-import { emailProblem } from "./email.ts";
+import { emailProblem } from "../../core/email.ts";
 import { formatBytes, formatDuration, formatSpeed, plural } from "./format.ts";
 import { filesFromDrop, filesFromInput, type Picked, type PickedFile } from "./pickedFiles.ts";
 import { TransferRate } from "./transferRate.ts";
