@@ -155,6 +155,7 @@ export function createJobPage(api: Api): JobPage {
     headline.textContent = title;
     detail.textContent = sentence;
     hint.hidden = true;
+    copyButton.hidden = true;
     progressBox.classList.remove("is-active");
     count.textContent = "";
     eta.textContent = "";
@@ -203,6 +204,7 @@ export function createJobPage(api: Api): JobPage {
     linkEndsAt = null;
     reconnecting = false;
     hint.hidden = false;
+    copyButton.hidden = false;
     idText.textContent = id;
   };
 
