@@ -1,13 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { JobRecord } from "../core/jobs.ts";
 import { estimateSeconds, OWN_RATE_MIN_IMAGES } from "./jobView.ts";
 
 const START = Date.parse("2026-03-01T10:00:00.000Z");
 type Job = Parameters<typeof estimateSeconds>[0];
 
 function job(overrides: Partial<Job>): Job {
-  return { status: "processing", fileCount: 1, progress: { processed: 0, total: 0 }, ...overrides } as Pick<JobRecord, "status" | "progress" | "fileCount" | "measuredFrom">;
+  return { status: "processing", fileCount: 1, progress: { processed: 0, total: 0 }, ...overrides };
 }
 
 test("a zip being fetched and unpacked has no estimate: one file may hold thousands of photos", () => {

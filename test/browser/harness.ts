@@ -47,7 +47,7 @@ export function freePort(): Promise<number> {
 }
 
 /** `node functions/local.ts` (what `npm start` runs) with `env` added, resolved once it says where the page is. */
-export async function startNpmStart(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+export async function startNpmStart(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, "functions", "local.ts")], {
     cwd: ROOT,
