@@ -409,7 +409,6 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     say("Preparing the upload…");
     try {
       const job = await api.createJob(email.value.trim(), filesToSend(uppy, ids));
-      if (phase !== "preparing") return;
       jobId = job.jobId;
       rate.reset();
       errors.clear();
