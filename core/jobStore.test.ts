@@ -136,6 +136,29 @@ describe("JobStore", () => {
     assert.equal(await t.redis.exists(redisKeys.job("gone")), 0);
   });
 
+  test("the first progress report with photos done marks where the job's own speed is measured from", async () => {
+    let clock = Date.parse("2026-03-01T10:00:00.000Z");
+    const timed = new JobStore(t.redis, { retentionDays: 7, now: () => new Date(clock) });
+    const job = newJob();
+    await timed.create(job, files);
+    await timed.transition(job.id, ["uploading"], "queued");
+    await timed.transition(job.id, ["queued"], "processing");
+    await timed.setProgress(job.id, 0, 50);
+    assert.equal((await timed.get(job.id))?.measuredFrom, undefined, "no photo done yet: nothing to measure from");
+    clock += 30_000;
+    await timed.setProgress(job.id, 4, 50);
+    clock += 2_000;
+    await timed.setProgress(job.id, 12, 50);
+    assert.deepEqual((await timed.get(job.id))?.measuredFrom, { at: "2026-03-01T10:00:30.000Z", processed: 4 });
+
+    // A redelivery restarts the job: its speed is measured afresh.
+    clock += 60_000;
+    await timed.transition(job.id, ["processing"], "processing", { progress: { processed: 0, total: 50 } });
+    assert.equal((await timed.get(job.id))?.measuredFrom, undefined);
+    await timed.setProgress(job.id, 8, 50);
+    assert.deepEqual((await timed.get(job.id))?.measuredFrom, { at: "2026-03-01T10:01:32.000Z", processed: 8 });
+  });
+
   test("message state compare-and-set lets exactly one caller claim a resend", async () => {
     const job = newJob();
     await store.create(job, files);

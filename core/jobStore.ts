@@ -7,6 +7,9 @@
 //   startedAt, finishedAt                ISO 8601; absent until set
 //   fileCount, totalBytes, attempts,
 //   processed, total                     decimal integers (processed/total are `progress`)
+//   measuredFromAt, measuredFromProcessed
+//                                        `measuredFrom`: set by the first setProgress with
+//                                        photos done, emptied when processing (re)starts
 //   options, result                      JSON (JobOptions, JobResult); result absent until done
 //   error                                the user-readable reason; absent unless failed
 //   messageState                         "sending" | "sent" | "unsent": whether the job's SQS
@@ -114,12 +117,17 @@ table.insert(record, 1, 'ok')
 return record
 `;
 
-// Lua: set fields only on a record that still exists (an expired record must not come back
-// as a fragment without a TTL). KEYS[1] job hash; ARGV field/value pairs. Returns 1 or 0.
-const SET_IF_EXISTS_SCRIPT = `
+// Lua: progress on an existing record only (an expired record must not come back as a fragment
+// without a TTL); the first report with photos done also marks where the job's own speed is
+// measured from. KEYS[1] job hash; ARGV processed, total, now. Returns 1 or 0.
+const SET_PROGRESS_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 1, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+redis.call('HSET', KEYS[1], 'processed', ARGV[1], 'total', ARGV[2])
+if tonumber(ARGV[1]) > 0 then
+  local from = redis.call('HGET', KEYS[1], 'measuredFromAt')
+  if not from or from == '' then
+    redis.call('HSET', KEYS[1], 'measuredFromAt', ARGV[3], 'measuredFromProcessed', ARGV[1])
+  end
 end
 return 1
 `;
@@ -152,6 +160,8 @@ export interface TransitionPatch {
   result?: JobResult;
   error?: string;
   messageState?: MessageState;
+  /** null empties it (see SET_PROGRESS_SCRIPT). */
+  measuredFrom?: null;
 }
 
 export type MessageState = "sending" | "sent" | "unsent";
@@ -247,11 +257,10 @@ export class JobStore {
     return typeof reply === "number" ? reply : null;
   }
 
-  /** Cheap progress update (two fields); false when the record no longer exists. */
+  /** Cheap progress update (two fields, and measuredFrom once per attempt); false when the record no longer exists. */
   async setProgress(id: string, processed: number, total: number): Promise<boolean> {
-    const reply = await this.#run(() =>
-      this.redis.eval(SET_IF_EXISTS_SCRIPT, 1, redisKeys.job(id), "processed", String(processed), "total", String(total)),
-    );
+    const now = this.#now().toISOString();
+    const reply = await this.#run(() => this.redis.eval(SET_PROGRESS_SCRIPT, 1, redisKeys.job(id), String(processed), String(total), now));
     return reply === 1;
   }
 
@@ -343,7 +352,8 @@ export class JobStore {
 
 function stampFor(to: JobStatus, now: string): TransitionPatch {
   if (to === "queued") return { queuedAt: now };
-  if (to === "processing") return { startedAt: now };
+  // A (re)start measures its own speed afresh: the first progress report sets measuredFrom again.
+  if (to === "processing") return { startedAt: now, measuredFrom: null };
   if (to === "done" || to === "failed") return { finishedAt: now };
   return {};
 }
@@ -360,6 +370,7 @@ function encodePatch(patch: TransitionPatch): string[] {
   if (patch.result) pairs.push("result", JSON.stringify(patch.result));
   put("error", patch.error);
   put("messageState", patch.messageState);
+  if (patch.measuredFrom === null) pairs.push("measuredFromAt", "", "measuredFromProcessed", "");
   return pairs;
 }
 
@@ -383,6 +394,7 @@ export function encodeRecord(job: JobRecord): Record<string, string> {
     if (value !== undefined) fields[field] = value;
   }
   if (job.result) fields.result = JSON.stringify(job.result);
+  if (job.measuredFrom) Object.assign(fields, { measuredFromAt: job.measuredFrom.at, measuredFromProcessed: String(job.measuredFrom.processed) });
   return fields;
 }
 
@@ -406,6 +418,7 @@ export function decodeRecord(fields: Record<string, string>): JobRecord | null {
   if (fields.finishedAt) job.finishedAt = fields.finishedAt;
   if (fields.result) job.result = JSON.parse(fields.result) as JobResult;
   if (fields.error) job.error = fields.error;
+  if (fields.measuredFromAt) job.measuredFrom = { at: fields.measuredFromAt, processed: Number(fields.measuredFromProcessed ?? 0) };
   return job;
 }
 

@@ -64,6 +64,11 @@ export interface JobRecord {
   totalBytes: number;
   options: JobOptions;
   progress: { processed: number; total: number };
+  /**
+   * The first progress report of this attempt with photos done: the job's own speed is measured
+   * from here, since startedAt also covers downloading and unpacking the uploads.
+   */
+  measuredFrom?: { at: string; processed: number };
   /** SQS receives of this job's message so far. */
   attempts: number;
   result?: JobResult;

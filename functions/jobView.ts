@@ -17,7 +17,7 @@ export interface JobView {
   progress: { processed: number; total: number };
   /** Jobs ahead in the queue (0: next or running); null when not queued or processing. */
   queuePosition: number | null;
-  /** Seconds until done, from recent jobs' median speed; null when unknown or not applicable. */
+  /** Seconds until done (see estimateSeconds); null when unknown or not applicable. */
   etaSeconds: number | null;
   attempts: number;
   createdAt: string | null;
@@ -26,9 +26,51 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
+  /** `images`: files looked at, photos and not; `failed`: those that could not be read (results.xlsx says why). */
   result: { images: number; failed: number; bytes: number } | null;
+  /**
+   * True when the job's record has expired and only its result remains: the counts and times
+   * above are unknown (zeros and nulls), not measured.
+   */
+  recordGone?: true;
   downloadUrl?: string;
   downloadExpiresAt?: string;
+}
+
+/** Photos done since measuredFrom before the job's own speed is trusted over recent jobs'. */
+export const OWN_RATE_MIN_IMAGES = 10;
+/** ...and seconds: a burst of quick photos right after the first report says little. */
+export const OWN_RATE_MIN_SECONDS = 3;
+
+/**
+ * Seconds until the job is done, or null when there is nothing to go on.
+ *
+ * - Processing, once OWN_RATE_MIN_IMAGES photos are done since its first progress report: the
+ *   photos left at this job's own measured speed (its photos, its worker, its GPU).
+ * - Before that: at the median speed of recent jobs (`typicalRate`), plus the photos still to
+ *   do in the jobs ahead while it waits in the queue.
+ * - Processing before the worker has counted the photos (it is still fetching and unpacking
+ *   them): null. The file count is no guide then: one zip can hold thousands of photos.
+ */
+export function estimateSeconds(
+  job: Pick<JobRecord, "status" | "progress" | "fileCount" | "measuredFrom">,
+  context: { typicalRate: number | null; imagesAhead: number; now: number },
+): number | null {
+  const { processed, total } = job.progress;
+  if (job.status === "processing") {
+    if (total <= 0) return null;
+    const left = Math.max(0, total - processed);
+    const from = job.measuredFrom;
+    if (from) {
+      const done = processed - from.processed;
+      const seconds = (context.now - Date.parse(from.at)) / 1000;
+      if (done >= OWN_RATE_MIN_IMAGES && seconds >= OWN_RATE_MIN_SECONDS) return Math.ceil(left / (done / seconds));
+    }
+    return context.typicalRate === null ? null : Math.ceil(left / context.typicalRate);
+  }
+  if (job.status !== "queued" || context.typicalRate === null) return null;
+  // Until the worker counts them, a queued job's photos are its files (a zip counts as one).
+  return Math.ceil((context.imagesAhead + job.fileCount) / context.typicalRate);
 }
 
 export function resultFileName(jobId: string): string {
@@ -65,13 +107,7 @@ export async function viewOf(deps: AppDeps, job: JobRecord): Promise<JobView> {
   if (job.status === "queued" || job.status === "processing") {
     const [standing, rate] = await Promise.all([deps.store.queueStanding(job.id), deps.store.typicalRate()]);
     view.queuePosition = standing?.position ?? null;
-    if (rate !== null) {
-      const planned = job.progress.total > 0 ? job.progress.total : job.fileCount;
-      const own = Math.max(0, planned - job.progress.processed);
-      // A job being processed no longer waits for the ones ahead (they run on other workers).
-      const ahead = job.status === "queued" ? (standing?.imagesAhead ?? 0) : 0;
-      view.etaSeconds = Math.ceil((ahead + own) / rate);
-    }
+    view.etaSeconds = estimateSeconds(job, { typicalRate: rate, imagesAhead: standing?.imagesAhead ?? 0, now: Date.now() });
   }
   if (job.status === "done") {
     const link = await presignGet(deps.aws.presigner, deps.config.BUCKET, job.result?.key ?? resultKey(job.id), resultFileName(job.id), deps.config.PRESIGN_SECONDS);
@@ -108,6 +144,7 @@ export async function findJob(deps: AppDeps, id: string): Promise<{ job: JobReco
       finishedAt,
       error: null,
       result: { images: 0, failed: 0, bytes: head.bytes },
+      recordGone: true,
       downloadUrl: link.url,
       downloadExpiresAt: link.expiresAt,
     },

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
+import { emailProblem } from "../core/email.ts";
 import { toSafeRelativePath } from "../core/safePath.ts";
 import { ApiError } from "./errors.ts";
 
@@ -19,7 +20,14 @@ export const S3_MAX_PARTS = 10_000;
 const threshold = z.number().min(0).max(1);
 
 export const CreateJobBody = z.object({
-  email: z.email({ error: "email: give an email address we can write to, like ranger@example.org" }).max(254),
+  // The page checks the same rule while typing (core/email.ts); its message is a whole sentence.
+  email: z
+    .string({ error: "Enter your email address." })
+    .trim()
+    .superRefine((value, ctx) => {
+      const problem = emailProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
   files: z
     .array(
       z.object({
@@ -72,7 +80,10 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const where = issue.path.map(String).join(".");
-  const message = issue.message.includes(":") ? issue.message : `${where || "body"}: ${issue.message}`;
+  // Our own messages are sentences ("….") or start with their field ("files: …"); zod's own
+  // ("Too small: expected number to be >=0") get the field's path in front.
+  const own = issue.message.endsWith(".") || issue.message.startsWith(`${String(issue.path[0])}:`);
+  const message = own ? issue.message : `${where || "body"}: ${issue.message}`;
   throw new ApiError(400, codeFor(issue.path), message);
 }
 

@@ -194,6 +194,7 @@ describe("API: create, upload, submit, status, download", () => {
     const status = await api.call("GET", `/api/jobs/${jobId}`);
     assert.equal(status.json.status, "done");
     assert.deepEqual(status.json.result, { images: 1, failed: 0, bytes: zip.length });
+    assert.equal(status.json.recordGone, undefined);
     assert.equal(status.json.queuePosition, null);
     assert.ok(Date.parse(status.json.downloadExpiresAt) > Date.now());
     const download = await fetch(status.json.downloadUrl);
@@ -210,6 +211,7 @@ describe("API: create, upload, submit, status, download", () => {
     assert.equal(fallback.status, 200);
     assert.equal(fallback.json.status, "done");
     assert.equal(fallback.json.result.bytes, zip.length);
+    assert.equal(fallback.json.recordGone, true, "the page must not read the zeros as counts");
     const again = await fetch(fallback.json.downloadUrl);
     assert.deepEqual(new Uint8Array(await again.arrayBuffer()), zip);
     assert.equal((await api.call("GET", `/api/jobs/${jobId}/download`)).status, 302);

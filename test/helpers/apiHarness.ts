@@ -43,6 +43,7 @@ export interface ApiBody {
   queuedAt: string;
   startedAt: string;
   result: { images: number; failed: number; bytes: number };
+  recordGone: boolean;
   downloadUrl: string;
   downloadExpiresAt: string;
   ok: boolean;

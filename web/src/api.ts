@@ -45,9 +45,9 @@ export class Api {
     return `${this.baseUrl}/api/jobs/${encodeURIComponent(jobId)}/download`;
   }
 
-  /** POST/GET/DELETE on one of the job's multipart helper routes (`uploads/...`). */
-  uploadsHelper<T>(method: "GET" | "POST" | "DELETE", jobId: string, path: string, body?: unknown): Promise<T> {
-    return this.#json<T>(method, `/api/jobs/${encodeURIComponent(jobId)}/uploads/${path}`, body);
+  /** POST/GET/DELETE on one of the job's multipart helper routes (`uploads/...`); `signal` cancels it. */
+  uploadsHelper<T>(method: "GET" | "POST" | "DELETE", jobId: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return this.#json<T>(method, `/api/jobs/${encodeURIComponent(jobId)}/uploads/${path}`, body, signal);
   }
 
   async #json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {

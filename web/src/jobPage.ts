@@ -1,22 +1,26 @@
 // The job page (#/jobs/<id>): what the job is doing in words, its queue position, a bar of
 // photos checked, a countdown to the estimate, the error when it failed, and the download with
 // its link's expiry when done. It asks politely: faster while the job moves, slower while
-// nothing changes or the server is away, and not at all once the job has finished.
+// nothing changes or the server is away (the countdown then says it is reconnecting rather than
+// counting on), and not at all once the job has finished.
 import { ApiError, type Api } from "./api.ts";
 import { announce, byId, setBar } from "./dom.ts";
 import { formatDuration, plural } from "./format.ts";
-import { describeJob, etaWords, isFinal } from "./jobWords.ts";
+import { countWords, describeJob, etaWords, isFinal } from "./jobWords.ts";
 import { linkExpiresAt } from "./linkExpiry.ts";
 import { afterAnswer, afterFailure, effectiveDelay, firstPoll, type PollState } from "./pollSchedule.ts";
 import type { JobView } from "./types.ts";
 
 export interface JobPage {
   show(jobId: string): void;
+  /** A #/jobs/ link that holds no job id: say so instead of showing the upload page. */
+  showNotAJobLink(link: string): void;
   hide(): void;
 }
 
 export function createJobPage(api: Api): JobPage {
   const idText = byId("job-id");
+  const hint = byId("job-hint");
   const copyButton = byId<HTMLButtonElement>("copy-link");
   const copyFeedback = byId("copy-feedback");
   const card = byId("status-card");
@@ -40,6 +44,8 @@ export function createJobPage(api: Api): JobPage {
   /** When the estimate reaches zero, in this browser's clock. */
   let etaEndsAt: number | null = null;
   let linkEndsAt: Date | null = null;
+  /** The last poll failed: the countdown stops and says so until an answer comes. */
+  let reconnecting = false;
 
   const say = (text: string, kind: "info" | "error" = "info") => {
     message.textContent = text;
@@ -61,8 +67,8 @@ export function createJobPage(api: Api): JobPage {
     const showProgress = job.status === "queued" || job.status === "processing" || job.status === "done";
     progressBox.classList.toggle("is-active", showProgress);
     const fraction = job.status === "done" ? 1 : total > 0 ? processed / total : 0;
-    count.textContent = total > 0 ? `${processed.toLocaleString("en")} of ${plural(total, "photo")}` : job.status === "queued" ? "Waiting to start" : "";
-    setBar(bar, fraction, total > 0 ? `${processed} of ${total} photos checked` : "Not started");
+    count.textContent = countWords(job);
+    setBar(bar, fraction, job.status === "done" ? "Finished" : total > 0 ? `${processed} of ${plural(total, "file")} checked` : "Not started");
 
     const running = job.status === "queued" || job.status === "processing";
     etaEndsAt = running && typeof job.etaSeconds === "number" ? Date.now() + job.etaSeconds * 1000 : null;
@@ -80,10 +86,12 @@ export function createJobPage(api: Api): JobPage {
 
   /** Once a second: the countdown and the link's remaining life. */
   const tick = () => {
-    if (etaEndsAt !== null) {
-      eta.textContent = etaWords(Math.max(0, Math.round((etaEndsAt - Date.now()) / 1000)));
-    } else if (last?.status === "queued" || last?.status === "processing") {
-      eta.textContent = "Estimating time left…";
+    const running = last?.status === "queued" || last?.status === "processing";
+    if (running && reconnecting) {
+      eta.textContent = "Reconnecting…";
+    } else if (running) {
+      const started = last?.status === "processing" && (last.progress?.processed ?? 0) > 0;
+      eta.textContent = etaWords(etaEndsAt === null ? null : Math.max(0, Math.round((etaEndsAt - Date.now()) / 1000)), started);
     } else if (last?.status === "done") {
       eta.textContent = "Finished";
     } else {
@@ -117,6 +125,7 @@ export function createJobPage(api: Api): JobPage {
       if (forId !== jobId) return;
       const changed = !last || last.status !== job.status || last.progress?.processed !== job.progress?.processed || last.queuePosition !== job.queuePosition;
       last = job;
+      reconnecting = false;
       poll = afterAnswer(poll, changed);
       say("");
       render(job);
@@ -124,14 +133,11 @@ export function createJobPage(api: Api): JobPage {
     } catch (error) {
       if (controller.signal.aborted || forId !== jobId) return;
       if (error instanceof ApiError && error.status === 404) {
-        card.dataset.status = "failed";
-        headline.textContent = "Job not found";
-        detail.textContent = "This link does not match a job. Check that it was copied whole; jobs are also removed after their retention period.";
-        progressBox.classList.remove("is-active");
-        download.hidden = true;
-        announce("Job not found.");
+        showMissing("Job not found", `No job has the code ${forId}. Check that the whole link was copied; jobs and their results are deleted after a few days.`);
         return;
       }
+      reconnecting = true;
+      tick();
       poll = afterFailure(poll);
       const wait = Math.round(effectiveDelay(poll, document.hidden) / 1000);
       say(`${(error as Error).message} Trying again in ${wait} s.`, "error");
@@ -139,6 +145,23 @@ export function createJobPage(api: Api): JobPage {
     } finally {
       if (inFlight === controller) inFlight = null;
     }
+  };
+
+  /** A link that leads to no job: no bookmark advice, no progress, no polling. */
+  const showMissing = (title: string, sentence: string) => {
+    last = null;
+    etaEndsAt = null;
+    card.dataset.status = "failed";
+    headline.textContent = title;
+    detail.textContent = sentence;
+    hint.hidden = true;
+    copyButton.hidden = true;
+    progressBox.classList.remove("is-active");
+    count.textContent = "";
+    eta.textContent = "";
+    download.hidden = true;
+    document.title = `${title} — Trapline`;
+    announce(`${title}.`);
   };
 
   // An expired link is replaced by asking the API again, which signs a fresh one.
@@ -173,17 +196,32 @@ export function createJobPage(api: Api): JobPage {
     }
   });
 
+  const reset = (id: string) => {
+    jobId = id;
+    last = null;
+    poll = firstPoll;
+    etaEndsAt = null;
+    linkEndsAt = null;
+    reconnecting = false;
+    hint.hidden = false;
+    copyButton.hidden = false;
+    idText.textContent = id;
+  };
+
   return {
+    showNotAJobLink(link) {
+      this.hide();
+      byId("upload-view").hidden = true;
+      byId("job-view").hidden = false;
+      reset("");
+      idText.textContent = "–";
+      showMissing("This is not a job link", `The link ends in “${link}”, which holds no job code (22 letters and digits after /jobs/). Copy the whole link again from the email or page you got it from, or start a new job.`);
+    },
     show(id) {
       byId("upload-view").hidden = true;
       byId("job-view").hidden = false;
       if (id !== jobId) {
-        jobId = id;
-        last = null;
-        poll = firstPoll;
-        etaEndsAt = null;
-        linkEndsAt = null;
-        idText.textContent = id;
+        reset(id);
         card.dataset.status = "loading";
         headline.textContent = "Checking your job…";
         detail.textContent = "";

@@ -1,8 +1,9 @@
 // An Uppy uploader that follows the API's upload plan: a presigned PUT per small file, and for
 // large ones the multipart upload the API already started, one part at a time, completed and
-// aborted through the API's JSON helpers (routes/uploads.ts). Uppy keeps the files, progress,
-// cancel and retry; @uppy/core's fetcher sends each request with progress and retries (5xx,
-// 429 and dropped connections, with growing pauses). @uppy/aws-s3 6 signs raw S3 requests and
+// aborted through the API's JSON helpers (routes/uploads.ts). Uppy keeps the files, progress
+// and retry; @uppy/core's fetcher sends each request with progress and retries (5xx, 429 and
+// dropped connections, with growing pauses). cancel() stops a run for good: every request of
+// it is aborted, its queue is dropped, and nothing it started reports back afterwards. @uppy/aws-s3 6 signs raw S3 requests and
 // starts multipart uploads itself, which this API's plan does not allow.
 import { BasePlugin, type PluginOpts, type Uppy } from "@uppy/core";
 import { fetcher, type Body, type Meta, type UppyFile } from "@uppy/core/utils";
@@ -16,7 +17,7 @@ const PARALLEL_FILES = 4;
 const URL_SAFETY_MARGIN_MS = 5 * 60_000;
 /** Attempts per request after the first (fetcher waits 0.3 s, 0.6 s, 1.2 s, 2.4 s, 4.8 s). */
 const RETRIES = 5;
-/** A request that sends nothing for this long is given up and retried. */
+/** A request that sends nothing for this long is given up; the file fails as a dropped connection. */
 const STALL_MS = 60_000;
 
 export interface PlanUploaderOpts extends PluginOpts {
@@ -36,6 +37,8 @@ export class StorageError extends Error {
 
 export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<PlanUploaderOpts, M, B> {
   readonly #controllers = new Map<string, AbortController>();
+  /** Bumped by cancel(): a run whose number is behind stops taking files and stays silent. */
+  #run = 0;
 
   constructor(uppy: Uppy<M, B>, opts: PlanUploaderOpts) {
     super(uppy, opts);
@@ -56,35 +59,47 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
   }
 
   #onRemoved = (file: UppyFile<M, B>) => this.#controllers.get(file.id)?.abort();
-  #onCancelAll = () => {
+  #onCancelAll = () => this.cancel();
+
+  /**
+   * Stops every transfer of the runs so far: in-flight PUTs and parts are aborted, API calls
+   * too, files not started are never sent, and S3 is told to drop the multipart uploads begun.
+   * Files already complete stay in storage under the job cancelled.
+   */
+  cancel(): void {
+    this.#run += 1;
     const { jobId, byFileId } = this.opts.plan();
     for (const [fileId, controller] of this.#controllers) {
       controller.abort();
       const plan = byFileId.get(fileId);
-      // Tell S3 to drop the parts already sent; nobody waits for the answer.
+      // Nobody waits for the answer: the job is being left behind.
       if (plan && "multipart" in plan) this.opts.api.uploadsHelper("DELETE", jobId, encodeURIComponent(plan.multipart.uploadId)).catch(() => undefined);
     }
-  };
+    this.#controllers.clear();
+  }
 
   #upload = async (fileIds: string[]): Promise<void> => {
+    const run = this.#run;
     const files = fileIds.map((id) => this.uppy.getFile(id)).filter((file) => file && !file.progress.uploadComplete);
     this.uppy.emit("upload-start", files);
     const queue = [...files];
     const worker = async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) {
-        if (this.uppy.getFile(file.id)) await this.#uploadOne(file);
+      for (let file = queue.shift(); file && run === this.#run; file = queue.shift()) {
+        if (this.uppy.getFile(file.id)) await this.#uploadOne(file, run);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_FILES, queue.length) }, worker));
   };
 
-  async #uploadOne(file: UppyFile<M, B>): Promise<void> {
+  async #uploadOne(file: UppyFile<M, B>, run: number): Promise<void> {
     const controller = new AbortController();
     this.#controllers.set(file.id, controller);
     const started = Date.now();
     const total = file.size ?? 0;
-    const progress = (bytesUploaded: number) =>
+    const progress = (bytesUploaded: number) => {
+      if (controller.signal.aborted || run !== this.#run) return;
       this.uppy.emit("upload-progress", this.uppy.getFile(file.id), { uploadStarted: started, bytesUploaded, bytesTotal: total });
+    };
     try {
       const { jobId, byFileId } = this.opts.plan();
       const plan = byFileId.get(file.id);
@@ -92,12 +107,13 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       progress(0);
       if ("multipart" in plan) await this.#sendMultipart(jobId, plan, file.data as Blob, progress, controller.signal);
       else await this.#sendPut(plan, file.data as Blob, progress, controller.signal);
+      if (controller.signal.aborted || run !== this.#run) return;
       this.uppy.emit("upload-success", this.uppy.getFile(file.id), { status: 200, uploadURL: plan.name });
     } catch (error) {
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted || run !== this.#run) return;
       this.uppy.emit("upload-error", this.uppy.getFile(file.id), error as Error);
     } finally {
-      this.#controllers.delete(file.id);
+      if (this.#controllers.get(file.id) === controller) this.#controllers.delete(file.id);
     }
   }
 
@@ -111,7 +127,7 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
     const helper = encodeURIComponent(uploadId);
     const count = Math.max(1, Math.ceil(data.size / partSize));
     // A retry resumes: parts S3 already holds are not sent again.
-    const listed = await this.opts.api.uploadsHelper<{ parts: { PartNumber: number; Size?: number; ETag: string }[] }>("GET", jobId, `${helper}/parts`);
+    const listed = await this.opts.api.uploadsHelper<{ parts: { PartNumber: number; Size?: number; ETag: string }[] }>("GET", jobId, `${helper}/parts`, undefined, signal);
     const etags = new Map(listed.parts.map((part) => [part.PartNumber, part.ETag]));
     const urls = new Map(plan.multipart.parts.map((part) => [part.partNumber, part.url]));
     const sentBefore = (partNumber: number) => Math.min((partNumber - 1) * partSize, data.size);
@@ -123,9 +139,13 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       signal.throwIfAborted();
       let url = urls.get(partNumber);
       if (!url || !fresh(url)) {
-        const signed = await this.opts.api.uploadsHelper<{ parts: { partNumber: number; url: string }[] }>("POST", jobId, `${helper}/sign`, {
-          partNumbers: range(partNumber, Math.min(count, partNumber + 19)),
-        });
+        const signed = await this.opts.api.uploadsHelper<{ parts: { partNumber: number; url: string }[] }>(
+          "POST",
+          jobId,
+          `${helper}/sign`,
+          { partNumbers: range(partNumber, Math.min(count, partNumber + 19)) },
+          signal,
+        );
         for (const part of signed.parts) urls.set(part.partNumber, part.url);
         url = urls.get(partNumber);
         if (!url) throw new Error(`The server did not sign part ${partNumber}.`);
@@ -140,9 +160,13 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       progress(doneBytes);
     }
     signal.throwIfAborted();
-    await this.opts.api.uploadsHelper("POST", jobId, `${helper}/complete`, {
-      parts: [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })),
-    });
+    await this.opts.api.uploadsHelper(
+      "POST",
+      jobId,
+      `${helper}/complete`,
+      { parts: [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })) },
+      signal,
+    );
   }
 }
 
@@ -155,20 +179,37 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, index) => from + index);
 }
 
-/** One request to storage; a refusal becomes a StorageError with S3's status and code. */
+/**
+ * One request to storage; a refusal becomes a StorageError with S3's status and code, a request
+ * that sends nothing for STALL_MS a StorageError with status 0 (a dropped connection). fetcher's
+ * own timeout only calls onTimeout, so the stall aborts the request through a signal of its own.
+ */
 async function send(url: string, options: { method: string; body: Blob; headers?: Record<string, string>; signal: AbortSignal; onUploadProgress: (event: ProgressEvent) => void }): Promise<XMLHttpRequest> {
+  const request = new AbortController();
+  const relay = () => request.abort();
+  options.signal.addEventListener("abort", relay, { once: true });
+  let stalled = false;
   try {
     return await fetcher(url, {
       ...options,
+      signal: request.signal,
       retries: RETRIES,
       timeout: STALL_MS,
+      onTimeout: () => {
+        stalled = true;
+        request.abort();
+      },
       // Client errors (an expired or refused link) do not get better by repeating them.
       shouldRetry: (xhr) => xhr.status === 0 || xhr.status === 429 || xhr.status >= 500,
     });
   } catch (error) {
+    if (options.signal.aborted) throw error;
+    if (stalled) throw new StorageError(0, "stalled");
     const xhr = (error as { request?: XMLHttpRequest }).request;
-    if (!xhr || options.signal.aborted) throw error;
+    if (!xhr) throw error;
     const code = /<Code>([^<]+)<\/Code>/.exec(typeof xhr.responseText === "string" ? xhr.responseText : "")?.[1];
     throw new StorageError(xhr.status, code ?? "");
+  } finally {
+    options.signal.removeEventListener("abort", relay);
   }
 }

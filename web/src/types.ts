@@ -13,6 +13,10 @@ export interface JobView {
   /** When the download link stops working (ISO time), if the API says so. */
   downloadExpiresAt?: string;
   error?: string;
+  /** When done: `images` every file looked at, `failed` those that could not be read (results.xlsx says why). */
+  result?: { images: number; failed: number; bytes: number } | null;
+  /** The job's record has expired and only its result remains: counts and times are unknown. */
+  recordGone?: boolean;
   fileCount?: number;
   createdAt?: string;
   finishedAt?: string;

@@ -1,18 +1,25 @@
 // The upload page: email, files (drop, pick, folders, zips), the list with per-file and total
-// progress, cancel, retry, and Submit once everything has arrived in storage.
+// progress, cancel, retry, and Submit once everything has arrived in storage. Files that are
+// not photos are flagged as they are picked; folders of the same name each get their own.
+import { emailProblem } from "../../core/email.ts";
 import { ApiError, type Api } from "./api.ts";
 import { announce, byId, el, setBar } from "./dom.ts";
-import { emailProblem } from "./email.ts";
+import { notPhotoReason } from "./fileKinds.ts";
 import { formatBytes, formatDuration, formatSpeed, plural } from "./format.ts";
-import { filesFromDrop, filesFromInput, type Picked, type PickedFile } from "./pickedFiles.ts";
+import { filesFromDrop, filesFromInput, type Picked } from "./pickedFiles.ts";
+import { placePick, singleFolder } from "./pickedNames.ts";
 import { TransferRate } from "./transferRate.ts";
-import { createUploader, filesToSend, uploadErrorMessage, uploadName, type TrapUppy } from "./uploader.ts";
+import { createUploader, filesToSend, listedPath, uploadErrorMessage, uploadNames, type TrapUppy } from "./uploader.ts";
 
 /** Rows drawn in the list; totals always count every file. Keeps huge cards responsive. */
 const MAX_ROWS = 500;
 const REDRAW_MS = 250;
+/** The totals are redrawn this often while uploading, so a stall shows even when no event comes. */
+const TOTALS_TICK_MS = 1_000;
+/** Names quoted in a message before "…". */
+const NAMES_QUOTED = 3;
 
-type Phase = "editing" | "preparing" | "uploading" | "failed-files" | "submitting";
+type Phase = "editing" | "preparing" | "uploading" | "failed-files" | "submitting" | "cancelling";
 
 export interface UploadPage {
   show(): void;
@@ -28,6 +35,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   const filePanel = byId("file-panel");
   const summary = byId("file-summary-text");
   const clearButton = byId<HTMLButtonElement>("clear-files");
+  const removeOthersButton = byId<HTMLButtonElement>("remove-not-photos");
   const list = byId<HTMLUListElement>("file-list");
   const more = byId("file-list-more");
   const totalBox = byId("total-progress");
@@ -43,11 +51,12 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   const uppy: TrapUppy = uploader.uppy;
   const rate = new TransferRate();
   const errors = new Map<string, string>();
-  const rows = new Map<string, { row: HTMLLIElement; state: HTMLElement; bar: HTMLElement }>();
+  const rows = new Map<string, { row: HTMLLIElement; name: HTMLElement; state: HTMLElement; bar: HTMLElement; remove: HTMLElement }>();
   let phase: Phase = "editing";
   let jobId: string | null = null;
   let emailTouched = false;
   let redrawTimer = 0;
+  let totalsTimer = 0;
 
   // ---- messages -------------------------------------------------------------------------
 
@@ -72,15 +81,22 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
 
   // ---- adding files ---------------------------------------------------------------------
 
+  /** Why a listed file will not be read as a photo, or null. */
+  const notPhotoOf = (file: { name?: string; type?: string; size: number | null }) => notPhotoReason(file.name ?? "", file.type ?? "", file.size ?? 0);
+  const quoted = (names: string[]) => `${names.slice(0, NAMES_QUOTED).join(", ")}${names.length > NAMES_QUOTED ? "…" : ""}`;
+
   const addPicked = ({ files, skipped }: Picked) => {
     if (phase !== "editing") return;
+    const listed = uppy.getFiles().map((file) => ({ path: listedPath(file), size: file.size ?? 0, lastModified: (file.data as File).lastModified }));
+    const incoming = files.map(({ file, relativePath }) => ({ path: relativePath || file.name, size: file.size, lastModified: file.lastModified }));
+    const placed = placePick(listed, incoming);
     const before = uppy.getFiles().length;
     uppy.addFiles(
-      files.map(({ file, relativePath }: PickedFile) => ({
+      files.map(({ file }, index) => ({
         name: file.name,
         type: file.type,
         data: file,
-        meta: { name: file.name, type: file.type, relativePath: relativePath || null },
+        meta: { name: file.name, type: file.type, relativePath: placed.paths[index]! },
         source: "local",
         isRemote: false,
       })),
@@ -88,7 +104,10 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     const added = uppy.getFiles().length - before;
     const notes: string[] = [`Added ${plural(added, "file")}.`];
     if (added < files.length) notes.push(`${plural(files.length - added, "file")} already in the list.`);
-    if (skipped.length > 0) notes.push(`Skipped ${plural(skipped.length, "system file")} (${skipped.slice(0, 3).join(", ")}${skipped.length > 3 ? "…" : ""}).`);
+    for (const { from, to } of placed.renamed) notes.push(`“${from}” is already in the list, so this one is listed as “${to}”.`);
+    const others = files.filter(({ file }) => notPhotoOf(file) !== null).map(({ file }) => file.name);
+    if (others.length > 0) notes.push(notPhotosSentence(others.length, files.length, quoted(others)));
+    if (skipped.length > 0) notes.push(`Skipped ${plural(skipped.length, "system file")} (${quoted(skipped)}).`);
     say(notes.join(" "));
     announce(notes.join(" "));
     redraw();
@@ -149,28 +168,32 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     redraw();
   });
 
+  removeOthersButton.addEventListener("click", () => {
+    const others = uppy.getFiles().filter((file) => notPhotoOf(file) !== null);
+    uppy.removeFiles(others.map((file) => file.id));
+    say(`Removed ${plural(others.length, "file")} that ${others.length === 1 ? "is not a photo" : "are not photos"}.`);
+    announce(`Removed ${plural(others.length, "file")}.`);
+    redraw();
+    clearButton.focus();
+  });
+
   // ---- the list -------------------------------------------------------------------------
 
   const rowFor = (id: string) => {
     const existing = rows.get(id);
     if (existing) return existing;
     const file = uppy.getFile(id);
+    const name = el("span", { className: "file-name" });
     const state = el("span", { className: "file-state" });
-    const bar = el("div", { className: "bar", attrs: { role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": `${uploadName(file)} upload` } }, [el("div", { className: "bar-fill" })]);
-    const remove = el("button", { className: "link-button file-remove", text: "Remove", attrs: { type: "button", "aria-label": `Remove ${uploadName(file)}` } });
+    const bar = el("div", { className: "bar", attrs: { role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" } }, [el("div", { className: "bar-fill" })]);
+    const remove = el("button", { className: "link-button file-remove", text: "Remove", attrs: { type: "button" } });
     remove.addEventListener("click", () => {
       uppy.removeFile(id);
       redraw();
       clearButton.focus();
     });
-    const row = el("li", { className: "file-row" }, [
-      el("span", { className: "file-name", text: uploadName(file), attrs: { title: uploadName(file) } }),
-      el("span", { className: "file-size", text: formatBytes(file.size ?? 0) }),
-      state,
-      remove,
-      bar,
-    ]);
-    const entry = { row, state, bar };
+    const row = el("li", { className: "file-row" }, [name, el("span", { className: "file-size", text: formatBytes(file.size ?? 0) }), state, remove, bar]);
+    const entry = { row, name, state, bar, remove };
     rows.set(id, entry);
     return entry;
   };
@@ -179,8 +202,16 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     const files = uppy.getFiles();
     filePanel.hidden = files.length === 0;
     const totalBytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
-    summary.textContent = `${plural(files.length, "file")} · ${formatBytes(totalBytes)}`;
+    // The names change as folders come and go (one folder: paths inside it), so they are redrawn.
+    const names = uploadNames(uppy);
+    const folder = singleFolder(files.map(listedPath));
+    const others = files.filter((file) => notPhotoOf(file) !== null).length;
+    const parts = [plural(files.length, "file"), formatBytes(totalBytes)];
+    if (folder !== null) parts.push(`from the folder “${folder}”`);
+    if (others > 0) parts.push(`${others.toLocaleString("en")} not ${others === 1 ? "a photo" : "photos"}`);
+    summary.textContent = parts.join(" · ");
     clearButton.hidden = phase !== "editing";
+    removeOthersButton.hidden = phase !== "editing" || others === 0;
 
     const shown = files.slice(0, MAX_ROWS);
     const shownIds = new Set(shown.map((file) => file.id));
@@ -191,14 +222,23 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       }
     }
     shown.forEach((file, index) => {
-      const { row, state, bar } = rowFor(file.id);
+      const { row, name, state, bar, remove } = rowFor(file.id);
       if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
+      const shownName = names.get(file.id) ?? listedPath(file);
+      if (name.textContent !== shownName) {
+        name.textContent = shownName;
+        name.title = shownName;
+        bar.setAttribute("aria-label", `${shownName} upload`);
+        remove.setAttribute("aria-label", `Remove ${shownName}`);
+      }
       const sent = file.progress.bytesUploaded || 0;
       const size = file.size ?? 0;
       const error = errors.get(file.id);
+      const notPhoto = notPhotoOf(file);
       let words = "Ready";
       let kind = "ready";
       if (error) [words, kind] = [`Failed — ${error}`, "failed"];
+      else if (notPhoto && phase === "editing") [words, kind] = [`Not a photo: ${notPhoto}`, "not-photo"];
       else if (file.progress.uploadComplete) [words, kind] = ["Uploaded", "done"];
       else if (file.progress.uploadStarted) [words, kind] = [`${Math.floor(file.progress.percentage ?? 0)}%`, "active"];
       else if (phase !== "editing") [words, kind] = ["Waiting", "waiting"];
@@ -224,21 +264,36 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       return;
     }
     const fraction = totalBytes > 0 ? sentBytes / totalBytes : 1;
-    const speed = phase === "uploading" ? rate.sample(sentBytes, Date.now()) : 0;
+    const now = Date.now();
+    const speed = phase === "uploading" ? rate.sample(sentBytes, now) : 0;
     const left = rate.secondsLeft(totalBytes - sentBytes);
+    const stalled = phase === "uploading" && sentBytes < totalBytes ? rate.stalledFor(now) : 0;
     const done = files.filter((file) => file.progress.uploadComplete).length;
     totalPercent.textContent = `${Math.floor(fraction * 100)}%`;
     const parts = [`${formatBytes(sentBytes)} of ${formatBytes(totalBytes)}`, `${done} of ${plural(files.length, "file")}`];
-    if (phase === "uploading" && speed > 0) parts.push(formatSpeed(speed));
-    if (phase === "uploading" && left !== null && sentBytes < totalBytes) parts.push(`about ${formatDuration(left)} left`);
+    if (stalled > 0) {
+      const quiet = `nothing sent for ${formatDuration(stalled / 1000)}`;
+      parts.push(navigator.onLine ? `stalled: ${quiet}, still trying` : `offline: ${quiet}, waiting for the connection`);
+    } else {
+      if (phase === "uploading" && speed > 0) parts.push(formatSpeed(speed));
+      if (phase === "uploading" && left !== null && sentBytes < totalBytes) parts.push(`about ${formatDuration(left)} left`);
+    }
+    totalBox.classList.toggle("is-stalled", stalled > 0);
     totalDetail.textContent = parts.join(" · ");
     setBar(totalBar, fraction, `${Math.floor(fraction * 100)}% uploaded`);
   };
 
   const drawControls = () => {
-    const busy = phase === "preparing" || phase === "uploading" || phase === "submitting";
+    const busy = phase === "preparing" || phase === "uploading" || phase === "submitting" || phase === "cancelling";
     startButton.disabled = busy;
-    startButton.textContent = { editing: "Upload and start", preparing: "Preparing…", uploading: "Uploading…", "failed-files": "Upload and start", submitting: "Submitting…" }[phase];
+    startButton.textContent = {
+      editing: "Upload and start",
+      preparing: "Preparing…",
+      uploading: "Uploading…",
+      "failed-files": "Upload and start",
+      submitting: "Submitting…",
+      cancelling: "Cancelling…",
+    }[phase];
     startButton.hidden = phase === "failed-files";
     retryButton.hidden = phase !== "failed-files";
     cancelButton.hidden = !(phase === "uploading" || phase === "failed-files");
@@ -281,6 +336,8 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
 
   const setPhase = (next: Phase) => {
     phase = next;
+    window.clearInterval(totalsTimer);
+    if (phase === "uploading") totalsTimer = window.setInterval(drawTotals, TOTALS_TICK_MS);
     redrawNow();
   };
 
@@ -361,6 +418,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       await uploader.start(job, ids);
       await afterUploads();
     } catch (error) {
+      if (phase === "cancelling" || phase === "editing") return; // cancelled meanwhile: cancel has the last word
       setPhase("editing");
       const text = error instanceof ApiError || error instanceof Error ? error.message : String(error);
       if (error instanceof ApiError && /email/i.test(`${error.code} ${error.message}`)) {
@@ -380,21 +438,24 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     errors.clear();
     setPhase("uploading");
     say("Retrying the files that failed…");
-    uppy.retryAll().then(afterUploads, (error: unknown) => say(uploadErrorMessage(error), "error"));
+    uploader.retry().then(afterUploads, (error: unknown) => say(uploadErrorMessage(error), "error"));
   });
 
+  // Cancel stops every transfer and forgets the job; the files stay listed, and "Upload and
+  // start" sends them all again as a new job (the cancelled one is left to expire).
   cancelButton.addEventListener("click", () => {
-    // Uppy's cancel removes the files; keep them listed so a second try needs no re-picking.
-    const keep = uppy.getFiles().map((file) => ({ file: file.data as File, relativePath: file.meta.relativePath ?? "" }));
-    phase = "editing";
-    uppy.cancelAll();
-    errors.clear();
-    jobId = null;
-    rate.reset();
-    addPicked({ files: keep, skipped: [] });
-    say("Upload cancelled. Your files are still listed; press “Upload and start” to send them again.");
-    announce("Upload cancelled.");
-    startButton.focus();
+    if (phase !== "uploading" && phase !== "failed-files") return;
+    setPhase("cancelling");
+    say("Cancelling the upload…");
+    void uploader.cancel().then(() => {
+      errors.clear();
+      jobId = null;
+      rate.reset();
+      setPhase("editing");
+      say("Upload cancelled: nothing more is being sent. Your files are still listed; “Upload and start” sends them all again as a new job.");
+      announce("Upload cancelled.");
+      startButton.focus();
+    });
   });
 
   window.addEventListener("beforeunload", (event) => {
@@ -410,4 +471,10 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       document.title = "Trapline — find the animals in your camera-trap photos";
     },
   };
+}
+
+/** "2 files are not photos (a.pdf, b.txt): …", worded for one, some or all of a pick. */
+function notPhotosSentence(count: number, picked: number, names: string): string {
+  const subject = count === picked ? (count === 1 ? "It is not a photo" : "None of them are photos") : `${plural(count, "file")} ${count === 1 ? "is not a photo" : "are not photos"}`;
+  return `${subject} (${names}): results.xlsx would list ${count === 1 ? "it" : "them"} as unreadable. Remove ${count === 1 ? "it" : "them"}, or upload as is.`;
 }
