@@ -59,12 +59,18 @@ export function uploadRoutes(deps: AppDeps): Hono {
     .post(`${base}/sign`, async (c) => {
       const file = await plannedUpload(c);
       const { partNumbers } = await parseBody(c, SignPartsBody);
-      const partCount = partCountFor(file.size, partSizeFor(file.size, config.PART_BYTES));
+      const partSize = partSizeFor(file.size, config.PART_BYTES);
+      const partCount = partCountFor(file.size, partSize);
       const outside = partNumbers.find((partNumber) => partNumber > partCount);
       if (outside !== undefined) {
         throw new ApiError(400, "invalid_part", `"${file.name}" has ${partCount} parts; there is no part ${outside}.`);
       }
-      const parts = await presignParts(aws.presigner, { bucket: config.BUCKET, key: file.key, uploadId: file.uploadId }, [...new Set(partNumbers)], config.PRESIGN_SECONDS);
+      const parts = await presignParts(
+        aws.presigner,
+        { bucket: config.BUCKET, key: file.key, uploadId: file.uploadId, size: file.size, partSize },
+        [...new Set(partNumbers)],
+        config.PRESIGN_SECONDS,
+      );
       return c.json({ parts, expiresAt: expiry(config.PRESIGN_SECONDS) });
     })
     .get(`${base}/parts`, async (c) => {
