@@ -60,8 +60,23 @@ function codeFor(path: readonly PropertyKey[]): string {
   return "invalid_request";
 }
 
-/** Reads the JSON body and validates it; 400 with a code and a readable message when it does not fit. */
+/**
+ * True when the request says its body is JSON. Any web page can send a cross-origin POST as
+ * text/plain without a CORS preflight; one marked application/json must pass the preflight first.
+ */
+function saysJson(c: Context): boolean {
+  const mediaType = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+  return mediaType === "application/json";
+}
+
+/**
+ * Reads the JSON body and validates it: 415 unless it is sent as application/json, 400 with a
+ * code and a readable message when it does not fit the schema.
+ */
 export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  if (!saysJson(c)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the request body as JSON, with the header Content-Type: application/json.");
+  }
   let raw: unknown;
   try {
     raw = await c.req.json();

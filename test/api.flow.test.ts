@@ -102,6 +102,9 @@ describe("API: create, upload, submit, status, download", () => {
     const outside = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/sign`, { partNumbers: [4] });
     assert.equal(outside.status, 400);
     assert.equal(outside.json.error.code, "invalid_part");
+    const asText = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/sign`, '{"partNumbers":[2]}', { "content-type": "text/plain" });
+    assert.equal(asText.status, 415);
+    assert.equal(asText.json.error.code, "unsupported_media_type");
 
     const completed = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/complete`, { parts: etags.reverse() });
     assert.equal(completed.status, 200, JSON.stringify(completed.json));

@@ -23,6 +23,18 @@ describe("POST /api/jobs", () => {
     if (message) assert.match(response.json.error.message, message);
   }
 
+  test("a body not sent as application/json is refused with 415 (a cross-origin text/plain POST needs no preflight)", async () => {
+    for (const type of ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const response = await api.call("POST", "/api/jobs", JSON.stringify(ok), { "content-type": type, origin: "https://elsewhere.example" });
+      assert.equal(response.status, 415, `${type}: ${JSON.stringify(response.json)}`);
+      assert.equal(response.json.error.code, "unsupported_media_type");
+      assert.match(response.json.error.message, /Content-Type: application\/json/);
+    }
+    const bare = await fetch(`${api.url}/api/jobs`, { method: "POST", body: new Blob([JSON.stringify(ok)]) });
+    assert.equal(bare.status, 415, "no content type at all");
+    assert.equal((await api.call("POST", "/api/jobs", JSON.stringify(ok), { "content-type": "application/json; charset=utf-8" })).status, 201);
+  });
+
   test("bad bodies get 400 with a code and a message naming the problem", async () => {
     await expect400("{not json", "invalid_json");
     await expect400({ ...ok, email: "not-an-email" }, "invalid_email", /email/);
