@@ -84,11 +84,41 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
     throw new ApiError(400, "invalid_json", "The request body must be JSON (Content-Type: application/json).");
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const broken = findBrokenText(parsed.data);
+    if (broken) {
+      throw new ApiError(
+        400,
+        "invalid_text",
+        `${broken.path.join(".")}: ${JSON.stringify(broken.text)} holds a broken character (a lone UTF-16 surrogate, which no file system or URL can carry). Rename the file, or fix the text, and try again.`,
+      );
+    }
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0]!;
   const where = issue.path.map(String).join(".");
   const message = issue.message.includes(":") ? issue.message : `${where || "body"}: ${issue.message}`;
   throw new ApiError(400, codeFor(issue.path), message);
+}
+
+/**
+ * The first string in validated data that is not well-formed UTF-16 (JSON may carry "\ud800"
+ * alone; S3 keys and URLs cannot). Walks only what the schema kept, so its depth is the schema's.
+ */
+function findBrokenText(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; text: string } | undefined {
+  if (typeof value === "string") return value.isWellFormed() ? undefined : { path, text: value };
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findBrokenText(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      const found = findBrokenText(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export interface CheckedFile {

@@ -59,6 +59,9 @@ describe("POST /api/jobs", () => {
     await expect400({ ...ok, files: [{ name: "C:x.jpg", size: 1 }] }, "unsafe_name", /drive letter/);
     await expect400({ ...ok, files: [{ name: "bad\nname.jpg", size: 1 }] }, "unsafe_name", /"bad\\nname\.jpg".*control characters/);
     await expect400({ ...ok, files: [{ name: "a//b.jpg", size: 1 }, { name: "a/./b.jpg", size: 1 }] }, "duplicate_name", /"a\/b\.jpg"/);
+    // JSON can carry half of a UTF-16 pair; an S3 key or URL cannot (it was a 500 from the SDK).
+    await expect400({ ...ok, files: [{ name: "cam1/IMG\uD800.jpg", size: 1 }] }, "invalid_text", /files\.0\.name: "cam1\/IMG\\ud800\.jpg" holds a broken character/);
+    await expect400({ ...ok, files: [ok.files[0], { name: "\uDC00/x.zip", size: 10 * GiB }] }, "invalid_text", /files\.1\.name/);
   });
 
   test("names are made safe, keys chosen by the server, and a PUT signs exactly its content-type and length", async () => {
