@@ -8,6 +8,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { JobMessage, PlannedFile } from "../../core/jobs.ts";
 import { inputPrefix } from "../../core/keys.ts";
 import { ApiError } from "../errors.ts";
+import { jobLimits } from "../jobLimits.ts";
 import { checkJobId, notFound, viewOf } from "../jobView.ts";
 import type { AppDeps } from "../types.ts";
 
@@ -42,6 +43,7 @@ export function compareUploads(planned: readonly PlannedFile[], found: ReadonlyM
 
 export function submitRoutes(deps: AppDeps): Hono {
   const { config, store, aws } = deps;
+  const limits = jobLimits(deps);
 
   async function listInputs(jobId: string): Promise<Map<string, FoundObject>> {
     const found = new Map<string, FoundObject>();
@@ -73,6 +75,7 @@ export function submitRoutes(deps: AppDeps): Hono {
     checkJobId(id);
     const job = await store.get(id);
     if (!job) throw notFound(id);
+    await limits.submit(id);
 
     if (job.status === "uploading") {
       const planned = await store.getFiles(id);
