@@ -44,6 +44,15 @@ export const ConfigSchema = z.object({
   RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   /** Job creations allowed per client IP and per email per hour. */
   RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(30),
+  /** Submits per job per hour: each submit of a job still uploading lists its inputs in S3. */
+  JOB_SUBMITS_PER_HOUR: z.coerce.number().int().min(1).default(60),
+  /** Status and download requests per job per minute: the page polls at most every 2 s (30 a minute), so several tabs fit. */
+  JOB_READS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /**
+   * Part URLs signed per job per hour by the sign route: an upload at 1 Gbit/s in 8 MiB parts
+   * needs about 54,000 an hour.
+   */
+  JOB_PARTS_SIGNED_PER_HOUR: z.coerce.number().int().min(1).default(60_000),
   /** After this many receives of one job's message, the job fails (the queue's redrive sends it to the DLQ). */
   MAX_RECEIVES: z.coerce.number().int().min(1).default(3),
   /** SQS visibility the worker keeps extending while it holds a job. */

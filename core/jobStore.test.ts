@@ -91,6 +91,20 @@ describe("JobStore", () => {
     assert.deepEqual(await store.transition("missing-job", ["uploading"], "queued"), { ok: false, status: null });
   });
 
+  test("a transition can replace the files list in the same step; a refused one leaves it", async () => {
+    const job = newJob();
+    await store.create(job, files);
+    const checked = files.map((file, index) => ({ ...file, etag: `"etag-${index}"` }));
+    assert.ok((await store.transition(job.id, ["uploading"], "queued", { files: checked })).ok);
+    assert.deepEqual(await store.getFiles(job.id), checked);
+    const ttl = await t.redis.ttl(redisKeys.files(job.id));
+    assert.ok(ttl > 7 * 86400 - 60 && ttl <= 7 * 86400, `the files still expire with the record (ttl ${ttl})`);
+
+    const refused = await store.transition(job.id, ["uploading"], "queued", { files });
+    assert.equal(refused.ok, false);
+    assert.deepEqual(await store.getFiles(job.id), checked);
+  });
+
   test("of many concurrent identical transitions exactly one wins", async () => {
     const job = newJob();
     await store.create(job, files);

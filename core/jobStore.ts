@@ -96,8 +96,9 @@ export function createRedis(config: Pick<Config, "REDIS_URL" | "REDIS_CLUSTER">,
   return client;
 }
 
-// Lua: status change, atomic and one-way. KEYS[1] job hash. ARGV: to, now, JSON list of allowed
-// "from" statuses, then field/value pairs to set. Returns {"ok", ...HGETALL} or {"refused", status}
+// Lua: status change, atomic and one-way. KEYS[1] job hash, KEYS[2] its files list. ARGV: to,
+// now, JSON list of allowed "from" statuses, a new files list ("": unchanged; it then expires with
+// the record), then field/value pairs to set. Returns {"ok", ...HGETALL} or {"refused", status}
 // ("" when the job does not exist).
 const TRANSITION_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -109,7 +110,11 @@ for _, from in ipairs(allowed) do
 end
 if not permitted then return {'refused', status} end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2])
-for i = 4, #ARGV, 2 do
+if ARGV[4] ~= '' then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[4], 'KEEPTTL') end
+end
+for i = 5, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local record = redis.call('HGETALL', KEYS[1])
@@ -162,6 +167,8 @@ export interface TransitionPatch {
   messageState?: MessageState;
   /** null empties it (see SET_PROGRESS_SCRIPT). */
   measuredFrom?: null;
+  /** Replaces the planned files (submit records each one's ETag). */
+  files?: readonly PlannedFile[];
 }
 
 export type MessageState = "sending" | "sent" | "unsent";
@@ -229,16 +236,26 @@ export class JobStore {
 
   /**
    * Moves the job to `to` if its status is one of `allowedFrom` (and the move is allowed by
-   * ALLOWED_TRANSITIONS), setting `patch` in the same atomic step. Timestamps follow the status:
-   * queued sets queuedAt, processing startedAt, done and failed finishedAt (unless patched).
-   * The queue set follows too: queued adds the job, done/failed/expired remove it.
+   * ALLOWED_TRANSITIONS), setting `patch` (and the files list, when given) in the same atomic
+   * step. Timestamps follow the status: queued sets queuedAt, processing startedAt, done and
+   * failed finishedAt (unless patched). The queue set follows too: queued adds the job, done/failed/expired remove it.
    */
   async transition(id: string, allowedFrom: readonly JobStatus[], to: JobStatus, patch: TransitionPatch = {}): Promise<TransitionResult> {
     const from = allowedFrom.filter((status) => ALLOWED_TRANSITIONS[status].includes(to));
     const now = this.#now().toISOString();
     const stamped: TransitionPatch = { ...stampFor(to, now), ...patch };
     const reply = (await this.#run(() =>
-      this.redis.eval(TRANSITION_SCRIPT, 1, redisKeys.job(id), to, now, JSON.stringify(from), ...encodePatch(stamped)),
+      this.redis.eval(
+        TRANSITION_SCRIPT,
+        2,
+        redisKeys.job(id),
+        redisKeys.files(id),
+        to,
+        now,
+        JSON.stringify(from),
+        stamped.files ? JSON.stringify(stamped.files) : "",
+        ...encodePatch(stamped),
+      ),
     )) as string[];
     if (reply[0] !== "ok") {
       const status = reply[1];

@@ -30,6 +30,11 @@ export interface PlannedFile {
   method: "PUT" | "multipart";
   /** S3 multipart upload id, for method "multipart". */
   uploadId?: string;
+  /**
+   * The object's ETag when submit checked it. Upload URLs stay valid after submit: the worker
+   * reads with If-Match on this, so an object replaced since is not processed.
+   */
+  etag?: string;
 }
 
 export interface JobOptions {

@@ -31,6 +31,6 @@ export const redisKeys = {
   queue: () => `${REDIS_PREFIX}queue`,
   /** List of recent jobs' images/s, for ETAs. */
   recentRates: () => `${REDIS_PREFIX}stats:rates`,
-  /** Counter per client IP or email per hour window, for rate limits. */
-  rateLimit: (kind: "ip" | "email", subject: string, window: number) => `${REDIS_PREFIX}rate:${kind}:{${subject}}:${window}`,
+  /** Counter per subject (client IP, email, job id) per window, for rate limits (core/rateLimit.ts). */
+  rateLimit: (kind: string, subject: string, window: number) => `${REDIS_PREFIX}rate:${kind}:{${subject}}:${window}`,
 };

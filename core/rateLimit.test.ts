@@ -29,3 +29,14 @@ test("emails count case-insensitively", async () => {
   assert.equal((await limiter.hit("email", "Ranger@Example.org")).allowed, true);
   assert.equal((await limiter.hit("email", " ranger@example.org")).allowed, false);
 });
+
+test("a request can cost several units: the window holds `limit` units, however they arrive", async () => {
+  const limiter = new RateLimiter(t.redis, { limit: 5, windowSeconds: 60 });
+  assert.deepEqual([await limiter.hit("job-sign", "job-a", 2), await limiter.hit("job-sign", "job-a", 3)].map((verdict) => verdict.allowed), [true, true]);
+  const over = await limiter.hit("job-sign", "job-a", 1);
+  assert.equal(over.allowed, false);
+  assert.equal(over.count, 6);
+  assert.ok(over.retryAfterSeconds >= 1 && over.retryAfterSeconds <= 60, String(over.retryAfterSeconds));
+  assert.equal((await limiter.hit("job-sign", "job-b", 5)).allowed, true, "each job counts on its own");
+  assert.equal((await limiter.hit("job-sign", "job-c", 6)).allowed, false, "one request over the limit alone");
+});

@@ -1,10 +1,10 @@
 // Fixed-window rate limits kept in Redis, so every API instance (and Lambda container) counts
-// together: N job creations per client IP and per email per hour.
+// together: job creations per client IP and per email, and requests per job (functions/jobLimits.ts).
 import type { RedisClient } from "./jobStore.ts";
 import { StoreUnavailableError } from "./jobStore.ts";
 import { redisKeys } from "./keys.ts";
 
-export type RateLimitKind = "ip" | "email";
+export type RateLimitKind = "ip" | "email" | "job-submit" | "job-read" | "job-sign";
 
 export interface RateLimitVerdict {
   allowed: boolean;
@@ -14,10 +14,11 @@ export interface RateLimitVerdict {
   retryAfterSeconds: number;
 }
 
-// Lua: count one request; the first in a window sets the window's expiry. KEYS[1] counter, ARGV[1] ttl.
+// Lua: count a request of some cost; the first in a window sets the window's expiry. KEYS[1]
+// counter; ARGV[1] ttl, ARGV[2] cost.
 const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 `;
 
@@ -30,19 +31,23 @@ export interface RateLimiterOptions {
 
 export class RateLimiter {
   readonly #redis: RedisClient;
-  readonly #limit: number;
+  /** Requests (or units of cost) allowed per subject per window. */
+  readonly limit: number;
   readonly #windowMs: number;
   readonly #now: () => number;
 
   constructor(redis: RedisClient, options: RateLimiterOptions) {
     this.#redis = redis;
-    this.#limit = options.limit;
+    this.limit = options.limit;
     this.#windowMs = (options.windowSeconds ?? 3600) * 1000;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Counts one request by `subject` and says whether it is within the limit. */
-  async hit(kind: RateLimitKind, subject: string): Promise<RateLimitVerdict> {
+  /**
+   * Counts a request by `subject` and says whether it is within the limit. `cost` counts one
+   * request as several (e.g. the part URLs it signs); a refused request still counts.
+   */
+  async hit(kind: RateLimitKind, subject: string, cost = 1): Promise<RateLimitVerdict> {
     const now = this.#now();
     const window = Math.floor(now / this.#windowMs);
     const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * this.#windowMs - now) / 1000));
@@ -50,12 +55,12 @@ export class RateLimiter {
     let count: number;
     try {
       // The key outlives its window by a little, so a slow clock on another instance still counts.
-      count = Number(await this.#redis.eval(HIT_SCRIPT, 1, key, String(Math.ceil(this.#windowMs / 1000) + 60)));
+      count = Number(await this.#redis.eval(HIT_SCRIPT, 1, key, String(Math.ceil(this.#windowMs / 1000) + 60), String(Math.max(1, Math.ceil(cost)))));
     } catch (error) {
       if (error instanceof Error && error.name === "ReplyError") throw error;
       throw new StoreUnavailableError(`The rate-limit store (Redis) is unavailable: ${String(error)}`, { cause: error });
     }
-    return { allowed: count <= this.#limit, count, retryAfterSeconds };
+    return { allowed: count <= this.limit, count, retryAfterSeconds };
   }
 }
 

@@ -58,13 +58,14 @@ describe("Redis down and back", () => {
   let redisServer: ChildProcess;
   let redis: RedisClient;
   let api: ApiServer;
+  const logged: string[] = [];
 
   before(async () => {
     aws = await startLocalAws();
     port = await freePort();
     redisServer = await startRedisServer(port);
     redis = createRedis({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_CLUSTER: false }, { log: () => {} });
-    api = await startApiServer({ config: aws.config, store: new JobStore(redis, { retentionDays: 1 }), aws: aws.clients, log: () => {} }, 0);
+    api = await startApiServer({ config: aws.config, store: new JobStore(redis, { retentionDays: 1 }), aws: aws.clients, log: (line) => logged.push(line) }, 0);
   });
   after(async () => {
     await api.close();
@@ -89,9 +90,8 @@ describe("Redis down and back", () => {
     }
     const health = await get(`${api.url}/healthz`);
     assert.equal(health.status, 503);
-    assert.equal(health.json.ok, false);
-    assert.match(health.json.redis, /unavailable/);
-    assert.equal(health.json.s3, "ok");
+    assert.deepEqual(health.json, { ok: false, redis: "unreachable", s3: "ok", sqs: "ok" }, "no addresses or driver text for anyone to read");
+    assert.ok(logged.some((line) => line.startsWith("Health check: Redis is unreachable (") && line.includes("unavailable")), logged.join("\n"));
 
     redisServer = await startRedisServer(port);
     let recovered = await post();
@@ -112,13 +112,15 @@ describe("S3 and SQS unreachable", () => {
     const config = { ...local.config, AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}`, QUEUE_URL: `http://127.0.0.1:${closed}/000000000000/q` };
     const clients = createAwsClients(config, { credentials: TEST_CREDENTIALS });
     const redis = createRedis({ REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_CLUSTER: false }, { keyPrefix: `test:unavailable:${closed}:` });
-    const api = await startApiServer({ config, store: new JobStore(redis, { retentionDays: 1 }), aws: clients, log: () => {} }, 0);
+    const logged: string[] = [];
+    const api = await startApiServer({ config, store: new JobStore(redis, { retentionDays: 1 }), aws: clients, log: (line) => logged.push(line) }, 0);
     try {
       const health = await get(`${api.url}/healthz`);
       assert.equal(health.status, 503);
-      assert.equal(health.json.redis, "ok");
-      assert.notEqual(health.json.s3, "ok");
-      assert.notEqual(health.json.sqs, "ok");
+      assert.deepEqual(health.json, { ok: false, redis: "ok", s3: "unreachable", sqs: "unreachable" });
+      for (const name of ["S3", "SQS"]) {
+        assert.ok(logged.some((line) => line.startsWith(`Health check: ${name} is unreachable`) && /ECONNREFUSED|127\.0\.0\.1/.test(line)), logged.join("\n"));
+      }
       // A job whose record is gone is looked for in S3: unreachable S3 is a 503, not a 404 or a 500.
       const status = await get(`${api.url}/api/jobs/AAAAAAAAAAAAAAAAAAAAAA`);
       assert.equal(status.status, 503, JSON.stringify(status.json));

@@ -1,6 +1,6 @@
 // What GET /api/jobs/<id> (and submit) answer: the record as a client sees it, with queue
 // position, ETA and, when done, a fresh download link. A finished job whose Redis record is gone
-// is found by its result in S3, the fallback truth.
+// is found by its result in S3, the fallback truth (resultOnlyView).
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import type { JobRecord, JobStatus } from "../core/jobs.ts";
 import { JOB_ID_PATTERN } from "../core/jobs.ts";
@@ -117,37 +117,31 @@ export async function viewOf(deps: AppDeps, job: JobRecord): Promise<JobView> {
   return view;
 }
 
-/** The job as stored, or, when Redis has forgotten it, a "done" view rebuilt from its result in S3. */
-export async function findJob(deps: AppDeps, id: string): Promise<{ job: JobRecord | null; view: JobView }> {
-  checkJobId(id);
-  const job = await deps.store.get(id);
-  if (job) return { job, view: await viewOf(deps, job) };
+/** For a job Redis has forgotten: a "done" view rebuilt from its result in S3, or null when there is none. */
+export async function resultOnlyView(deps: AppDeps, id: string): Promise<JobView | null> {
   const head = await headResult(deps, id);
-  if (!head) throw notFound(id);
+  if (!head) return null;
   const link = await presignGet(deps.aws.presigner, deps.config.BUCKET, resultKey(id), resultFileName(id), deps.config.PRESIGN_SECONDS);
   const finishedAt = head.lastModified?.toISOString() ?? null;
   return {
-    job: null,
-    view: {
-      jobId: id,
-      status: "done",
-      fileCount: null,
-      totalBytes: null,
-      progress: { processed: 0, total: 0 },
-      queuePosition: null,
-      etaSeconds: null,
-      attempts: 0,
-      createdAt: null,
-      updatedAt: finishedAt,
-      queuedAt: null,
-      startedAt: null,
-      finishedAt,
-      error: null,
-      result: { images: 0, failed: 0, bytes: head.bytes },
-      recordGone: true,
-      downloadUrl: link.url,
-      downloadExpiresAt: link.expiresAt,
-    },
+    jobId: id,
+    status: "done",
+    fileCount: null,
+    totalBytes: null,
+    progress: { processed: 0, total: 0 },
+    queuePosition: null,
+    etaSeconds: null,
+    attempts: 0,
+    createdAt: null,
+    updatedAt: finishedAt,
+    queuedAt: null,
+    startedAt: null,
+    finishedAt,
+    error: null,
+    result: { images: 0, failed: 0, bytes: head.bytes },
+    recordGone: true,
+    downloadUrl: link.url,
+    downloadExpiresAt: link.expiresAt,
   };
 }
 

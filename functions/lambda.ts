@@ -8,12 +8,13 @@ import { createApp } from "./app.ts";
 import { createDeps } from "./deps.ts";
 
 /**
- * The caller's IP: CloudFront's viewer address when CloudFront forwards it (it overwrites any
- * value a client sends), else the address API Gateway saw (HTTP API v2, or REST v1).
+ * The caller's IP as Lambda saw the connection (function URL or HTTP API v2; REST v1). The page
+ * calls the function URL directly, so headers such as cloudfront-viewer-address or
+ * X-Forwarded-For are whatever the client chose to send: trusting them would let anyone lift the
+ * per-IP rate limit by rotating one. (Behind CloudFront, trust its header only alongside a secret
+ * origin header that CloudFront adds and clients cannot know.)
  */
 function sourceIp(c: Context): string | undefined {
-  const viewer = c.req.header("cloudfront-viewer-address");
-  if (viewer) return viewer.slice(0, viewer.lastIndexOf(":"));
   const event = (c.env as { event?: LambdaEvent } | undefined)?.event as
     | { requestContext?: { http?: { sourceIp?: string }; identity?: { sourceIp?: string } } }
     | undefined;

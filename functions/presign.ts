@@ -1,8 +1,11 @@
 // Presigned S3 URLs for browsers: PUT for small files, one URL per multipart part, GET for the
-// result. All are signed with the presigning client (no x-amz-checksum-* parameters).
+// result. All are signed with the presigning client (no x-amz-checksum-* parameters). Upload URLs
+// sign the body's length too (content-length in X-Amz-SignedHeaders), so S3 refuses a body of any
+// other size with SignatureDoesNotMatch; browsers send that header themselves.
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { partLength } from "./uploadPlan.ts";
 
 export interface Signed {
   url: string;
@@ -14,17 +17,18 @@ export function expiry(seconds: number): string {
   return new Date(Date.now() + seconds * 1000).toISOString();
 }
 
-/** A PUT URL that expects exactly one header: content-type. */
-export async function presignPut(presigner: S3Client, bucket: string, key: string, contentType: string, seconds: number): Promise<string> {
-  return getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType }), {
+/** A PUT URL for a body of exactly `size` bytes; the client sends one header of its own: content-type. */
+export async function presignPut(presigner: S3Client, target: { bucket: string; key: string; contentType: string; size: number }, seconds: number): Promise<string> {
+  return getSignedUrl(presigner, new PutObjectCommand({ Bucket: target.bucket, Key: target.key, ContentType: target.contentType, ContentLength: target.size }), {
     expiresIn: seconds,
-    signableHeaders: new Set(["content-type"]),
+    signableHeaders: new Set(["content-type", "content-length"]),
   });
 }
 
+/** Part URLs of a file of `size` bytes cut into `partSize` parts; each accepts exactly its part's length. */
 export async function presignParts(
   presigner: S3Client,
-  target: { bucket: string; key: string; uploadId: string },
+  target: { bucket: string; key: string; uploadId: string; size: number; partSize: number },
   partNumbers: readonly number[],
   seconds: number,
 ): Promise<{ partNumber: number; url: string }[]> {
@@ -33,8 +37,14 @@ export async function presignParts(
       partNumber,
       url: await getSignedUrl(
         presigner,
-        new UploadPartCommand({ Bucket: target.bucket, Key: target.key, UploadId: target.uploadId, PartNumber: partNumber }),
-        { expiresIn: seconds },
+        new UploadPartCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: target.uploadId,
+          PartNumber: partNumber,
+          ContentLength: partLength(target.size, target.partSize, partNumber),
+        }),
+        { expiresIn: seconds, signableHeaders: new Set(["content-length"]) },
       ),
     })),
   );

@@ -20,6 +20,11 @@ export function partCountFor(size: number, partSize: number): number {
   return Math.max(1, Math.ceil(size / partSize));
 }
 
+/** Bytes in part `partNumber` (1-based): partSize, except the last part, which holds the rest. */
+export function partLength(size: number, partSize: number, partNumber: number): number {
+  return Math.max(0, Math.min(partSize, size - (partNumber - 1) * partSize));
+}
+
 /** 1..n */
 export function partNumbers(count: number): number[] {
   return Array.from({ length: count }, (_, index) => index + 1);

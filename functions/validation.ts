@@ -68,8 +68,23 @@ function codeFor(path: readonly PropertyKey[]): string {
   return "invalid_request";
 }
 
-/** Reads the JSON body and validates it; 400 with a code and a readable message when it does not fit. */
+/**
+ * True when the request says its body is JSON. Any web page can send a cross-origin POST as
+ * text/plain without a CORS preflight; one marked application/json must pass the preflight first.
+ */
+function saysJson(c: Context): boolean {
+  const mediaType = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+  return mediaType === "application/json";
+}
+
+/**
+ * Reads the JSON body and validates it: 415 unless it is sent as application/json, 400 with a
+ * code and a readable message when it does not fit the schema.
+ */
 export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  if (!saysJson(c)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the request body as JSON, with the header Content-Type: application/json.");
+  }
   let raw: unknown;
   try {
     raw = await c.req.json();
@@ -77,7 +92,17 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
     throw new ApiError(400, "invalid_json", "The request body must be JSON (Content-Type: application/json).");
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const broken = findBrokenText(parsed.data);
+    if (broken) {
+      throw new ApiError(
+        400,
+        "invalid_text",
+        `${broken.path.join(".")}: ${JSON.stringify(broken.text)} holds a broken character (a lone UTF-16 surrogate, which no file system or URL can carry). Rename the file, or fix the text, and try again.`,
+      );
+    }
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0]!;
   const where = issue.path.map(String).join(".");
   // Our own messages are sentences ("….") or start with their field ("files: …"); zod's own
@@ -85,6 +110,26 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
   const own = issue.message.endsWith(".") || issue.message.startsWith(`${String(issue.path[0])}:`);
   const message = own ? issue.message : `${where || "body"}: ${issue.message}`;
   throw new ApiError(400, codeFor(issue.path), message);
+}
+
+/**
+ * The first string in validated data that is not well-formed UTF-16 (JSON may carry "\ud800"
+ * alone; S3 keys and URLs cannot). Walks only what the schema kept, so its depth is the schema's.
+ */
+function findBrokenText(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; text: string } | undefined {
+  if (typeof value === "string") return value.isWellFormed() ? undefined : { path, text: value };
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findBrokenText(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      const found = findBrokenText(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export interface CheckedFile {

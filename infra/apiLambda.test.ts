@@ -96,7 +96,7 @@ describe("the API's Lambda bundle", () => {
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  async function invoke(events: unknown[]): Promise<LambdaResult[]> {
+  async function invoke(events: unknown[], env: Record<string, string> = {}): Promise<LambdaResult[]> {
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", RUNNER], {
       env: {
         PATH: process.env.PATH,
@@ -112,6 +112,7 @@ describe("the API's Lambda bundle", () => {
         DLQ_NAME: aws.config.DLQ_NAME,
         REDIS_URL: "redis://127.0.0.1:6379",
         CORS_ORIGIN: SITE_ORIGIN,
+        ...env,
       },
       timeout: 30_000,
     });
@@ -159,10 +160,44 @@ describe("the API's Lambda bundle", () => {
       assert.ok(job.uploads[0]!.url?.startsWith(`${aws.endpoint}/${aws.config.BUCKET}/jobs/${job.jobId}/input/`), job.uploads[0]!.url);
     } finally {
       await redis.del(redisKeys.job(job.jobId), redisKeys.files(job.jobId));
-      for (const subject of [sourceIp, email]) {
-        const keys = await redis.keys(`trapline:rate:*{${subject}}*`);
-        if (keys.length > 0) await redis.del(...keys);
-      }
+      await deleteRateKeys([sourceIp, email]);
     }
   });
+
+  it("counts job creations by the connection's source IP: forwarded-address headers a client sends do not lift the limit", async () => {
+    const sourceIp = `198.51.100.${1 + (randomBytes(1)[0]! % 250)}`;
+    const emails = [1, 2, 3].map((n) => `lambda-${n}-${randomBytes(6).toString("hex")}@example.org`);
+    const results = await invoke(
+      emails.map((email, n) =>
+        functionUrlEvent("POST", "/api/jobs", {
+          // The function URL is public: anyone can send these, with a new address each time.
+          headers: { "cloudfront-viewer-address": `203.0.113.${n + 1}:443`, "x-forwarded-for": `192.0.2.${n + 1}` },
+          sourceIp,
+          body: { email, files: [{ name: "a.jpg", size: 10, type: "image/jpeg" }] },
+        }),
+      ),
+      { RATE_LIMIT_PER_HOUR: "2" },
+    );
+    try {
+      assert.deepEqual(
+        results.map((result) => result.statusCode),
+        [201, 201, 429],
+        results.map((result) => result.body).join("\n"),
+      );
+      assert.equal((JSON.parse(results[2]!.body) as { error: { code: string } }).error.code, "rate_limited");
+    } finally {
+      for (const result of results.filter((r) => r.statusCode === 201)) {
+        const { jobId } = JSON.parse(result.body) as { jobId: string };
+        await redis.del(redisKeys.job(jobId), redisKeys.files(jobId));
+      }
+      await deleteRateKeys([sourceIp, ...emails, ...[1, 2, 3].flatMap((n) => [`203.0.113.${n}`, `192.0.2.${n}`])]);
+    }
+  });
+
+  async function deleteRateKeys(subjects: string[]): Promise<void> {
+    for (const subject of subjects) {
+      const keys = await redis.keys(`trapline:rate:*{${subject}}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  }
 });

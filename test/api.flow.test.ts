@@ -2,7 +2,11 @@
 // (a single PUT and a multipart upload of several parts), submit, read its status and download.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { downloadJobInputs } from "../gpu-worker/worker/s3Inputs.ts";
 import { resultKey } from "../core/keys.ts";
 import { redisKeys } from "../core/keys.ts";
 import { MiB, startApiHarness } from "./helpers/apiHarness.ts";
@@ -77,6 +81,8 @@ describe("API: create, upload, submit, status, download", () => {
     for (const url of [put.url, ...multi.multipart.parts.map((part) => part.url)]) {
       assert.ok(!url.toLowerCase().includes("x-amz-checksum"), url);
       assert.ok(url.includes(`/jobs/${jobId}/input/`), url);
+      // The body's length is part of the signature: S3 refuses a PUT of any other size.
+      assert.match(new URL(url).searchParams.get("X-Amz-SignedHeaders") ?? "", /(^|;)content-length(;|$)/, url);
     }
     assert.equal(await api.store.get(jobId).then((job) => job?.status), "uploading");
 
@@ -96,6 +102,9 @@ describe("API: create, upload, submit, status, download", () => {
     const outside = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/sign`, { partNumbers: [4] });
     assert.equal(outside.status, 400);
     assert.equal(outside.json.error.code, "invalid_part");
+    const asText = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/sign`, '{"partNumbers":[2]}', { "content-type": "text/plain" });
+    assert.equal(asText.status, 415);
+    assert.equal(asText.json.error.code, "unsupported_media_type");
 
     const completed = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/complete`, { parts: etags.reverse() });
     assert.equal(completed.status, 200, JSON.stringify(completed.json));
@@ -114,6 +123,19 @@ describe("API: create, upload, submit, status, download", () => {
     const [message] = await api.aws.peekMessages();
     assert.deepEqual(JSON.parse(message!.Body!), { jobId });
     assert.equal(await api.store.getMessageState(jobId), "sent");
+
+    // Submit kept each object's ETag (a multipart one too), and the worker reads them by it.
+    const listed = await api.aws.clients.s3.send(new ListObjectsV2Command({ Bucket: api.aws.config.BUCKET, Prefix: `jobs/${jobId}/input/` }));
+    const files = (await api.store.getFiles(jobId))!;
+    assert.deepEqual(
+      files.map((file) => file.etag).sort(),
+      listed.Contents?.map((object) => object.ETag).sort(),
+    );
+    const scratch = await mkdtemp(join(tmpdir(), "trapline-checked-"));
+    const inputs = await downloadJobInputs(api.aws.clients.s3, files, { bucket: api.aws.config.BUCKET, scratchDir: scratch });
+    await inputs.dispose();
+    await rm(scratch, { recursive: true, force: true });
+    assert.deepEqual(inputs.items.flatMap((item) => (item.kind === "rejected" && /changed/.test(item.reason) ? [item.path] : [])), []);
 
     // Uploads cannot change once the job is queued.
     const late = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/sign`, { partNumbers: [1] });
@@ -254,5 +276,31 @@ describe("API: create, upload, submit, status, download", () => {
     const health = await api.call("GET", "/healthz");
     assert.equal(health.status, 200);
     assert.deepEqual(health.json, { ok: true, redis: "ok", s3: "ok", sqs: "ok" });
+  });
+
+  test("submit records each checked object's ETag; an upload replaced afterwards is a row for the worker, not processed", async () => {
+    const original = bytes(3000, 7);
+    const { jobId, uploads } = await createJob([{ name: "cam1/IMG_0002.JPG", size: original.length, type: "image/jpeg" }]);
+    const plan = uploads[0] as PutPlan;
+    await putFile(plan, original);
+    assert.equal((await api.call("POST", `/api/jobs/${jobId}/submit`)).status, 200);
+    const listed = await api.aws.clients.s3.send(new ListObjectsV2Command({ Bucket: api.aws.config.BUCKET, Prefix: `jobs/${jobId}/input/` }));
+    const files = (await api.store.getFiles(jobId))!;
+    assert.deepEqual(
+      files.map((file) => [file.name, file.etag]),
+      [["cam1/IMG_0002.JPG", listed.Contents?.[0]?.ETag]],
+    );
+    assert.ok(files[0]?.etag);
+
+    // The link is still valid while the job waits in the queue: the object can be replaced.
+    await putFile(plan, bytes(3000, 8));
+    const scratch = await mkdtemp(join(tmpdir(), "trapline-replaced-"));
+    const inputs = await downloadJobInputs(api.aws.clients.s3, files, { bucket: api.aws.config.BUCKET, scratchDir: scratch });
+    try {
+      assert.deepEqual(inputs.items, [{ kind: "rejected", path: "cam1/IMG_0002.JPG", reason: "changed after the upload was checked; it was not processed" }]);
+    } finally {
+      await inputs.dispose();
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });

@@ -23,6 +23,18 @@ describe("POST /api/jobs", () => {
     if (message) assert.match(response.json.error.message, message);
   }
 
+  test("a body not sent as application/json is refused with 415 (a cross-origin text/plain POST needs no preflight)", async () => {
+    for (const type of ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const response = await api.call("POST", "/api/jobs", JSON.stringify(ok), { "content-type": type, origin: "https://elsewhere.example" });
+      assert.equal(response.status, 415, `${type}: ${JSON.stringify(response.json)}`);
+      assert.equal(response.json.error.code, "unsupported_media_type");
+      assert.match(response.json.error.message, /Content-Type: application\/json/);
+    }
+    const bare = await fetch(`${api.url}/api/jobs`, { method: "POST", body: new Blob([JSON.stringify(ok)]) });
+    assert.equal(bare.status, 415, "no content type at all");
+    assert.equal((await api.call("POST", "/api/jobs", JSON.stringify(ok), { "content-type": "application/json; charset=utf-8" })).status, 201);
+  });
+
   test("bad bodies get 400 with a code and a message naming the problem", async () => {
     await expect400("{not json", "invalid_json");
     await expect400({ ...ok, email: "not-an-email" }, "invalid_email", /email/);
@@ -47,9 +59,12 @@ describe("POST /api/jobs", () => {
     await expect400({ ...ok, files: [{ name: "C:x.jpg", size: 1 }] }, "unsafe_name", /drive letter/);
     await expect400({ ...ok, files: [{ name: "bad\nname.jpg", size: 1 }] }, "unsafe_name", /"bad\\nname\.jpg".*control characters/);
     await expect400({ ...ok, files: [{ name: "a//b.jpg", size: 1 }, { name: "a/./b.jpg", size: 1 }] }, "duplicate_name", /"a\/b\.jpg"/);
+    // JSON can carry half of a UTF-16 pair; an S3 key or URL cannot (it was a 500 from the SDK).
+    await expect400({ ...ok, files: [{ name: "cam1/IMG\uD800.jpg", size: 1 }] }, "invalid_text", /files\.0\.name: "cam1\/IMG\\ud800\.jpg" holds a broken character/);
+    await expect400({ ...ok, files: [ok.files[0], { name: "\uDC00/x.zip", size: 10 * GiB }] }, "invalid_text", /files\.1\.name/);
   });
 
-  test("names are made safe, keys chosen by the server, and a PUT signs exactly its content-type", async () => {
+  test("names are made safe, keys chosen by the server, and a PUT signs exactly its content-type and length", async () => {
     const response = await api.call("POST", "/api/jobs", {
       email: "ranger@example.org",
       files: [
@@ -63,7 +78,8 @@ describe("POST /api/jobs", () => {
     assert.equal(first.name, "cam1/sub/IMG_1.JPG");
     const url = new URL(first.url);
     assert.equal(url.pathname, `/${api.aws.config.BUCKET}/jobs/${response.json.jobId}/input/cam1/sub/IMG_1.JPG`);
-    assert.equal(url.searchParams.get("X-Amz-SignedHeaders"), "content-type;host");
+    // content-length is signed but not listed: browsers send it themselves and may not set it.
+    assert.equal(url.searchParams.get("X-Amz-SignedHeaders"), "content-length;content-type;host");
     assert.deepEqual(first.headers, { "content-type": "image/jpeg" });
     assert.deepEqual(second.headers, { "content-type": "application/octet-stream" });
     assert.deepEqual(third.headers, { "content-type": "application/octet-stream" });

@@ -100,7 +100,7 @@ export function createJobRoutes(deps: AppDeps): Hono {
     const key = inputKey(jobId, file.name);
     const seconds = config.PRESIGN_SECONDS;
     if (!usesMultipart(file.size, config.MULTIPART_THRESHOLD_BYTES)) {
-      const url = await presignPut(aws.presigner, config.BUCKET, key, file.type, seconds);
+      const url = await presignPut(aws.presigner, { bucket: config.BUCKET, key, contentType: file.type, size: file.size }, seconds);
       return {
         file: { name: file.name, key, size: file.size, type: file.type, method: "PUT" },
         plan: { name: file.name, method: "PUT", url, headers: { "content-type": file.type } },
@@ -110,7 +110,7 @@ export function createJobRoutes(deps: AppDeps): Hono {
     if (!UploadId) throw new Error(`S3 returned no upload id for ${key}`);
     const partSize = partSizeFor(file.size, config.PART_BYTES);
     const partCount = partCountFor(file.size, partSize);
-    const parts = await presignParts(aws.presigner, { bucket: config.BUCKET, key, uploadId: UploadId }, partNumbers(Math.min(partCount, INITIAL_SIGNED_PARTS)), seconds);
+    const parts = await presignParts(aws.presigner, { bucket: config.BUCKET, key, uploadId: UploadId, size: file.size, partSize }, partNumbers(Math.min(partCount, INITIAL_SIGNED_PARTS)), seconds);
     return {
       file: { name: file.name, key, size: file.size, type: file.type, method: "multipart", uploadId: UploadId },
       plan: { name: file.name, method: "multipart", multipart: { uploadId: UploadId, key, partSize, partCount, parts } },

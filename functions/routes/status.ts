@@ -1,19 +1,38 @@
 // GET /api/jobs/<id>: where the job stands. GET /api/jobs/<id>/download: 302 to a fresh
-// presigned GET of the result (404 until the job is done).
+// presigned GET of the result (404 until the job is done). Both count against the job's read limit.
 import { Hono } from "hono";
+import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
-import { findJob } from "../jobView.ts";
+import { jobLimits } from "../jobLimits.ts";
+import { checkJobId, notFound, resultOnlyView, viewOf } from "../jobView.ts";
+import type { JobView } from "../jobView.ts";
 import type { AppDeps } from "../types.ts";
 
 export function statusRoutes(deps: AppDeps): Hono {
+  const limits = jobLimits(deps);
+
+  /** The job as stored (counted against its read limit), or, when Redis has forgotten it, its result in S3. */
+  async function readJob(c: Context): Promise<JobView> {
+    const id = c.req.param("id") ?? "";
+    checkJobId(id);
+    const job = await deps.store.get(id);
+    if (!job) {
+      const stored = await resultOnlyView(deps, id);
+      if (!stored) throw notFound(id);
+      return stored;
+    }
+    await limits.read(id);
+    return viewOf(deps, job);
+  }
+
   return new Hono()
     .get("/api/jobs/:id", async (c) => {
-      const { view } = await findJob(deps, c.req.param("id"));
+      const view = await readJob(c);
       // Progress changes by the second: never cache.
       return c.json(view, 200, { "Cache-Control": "no-store" });
     })
     .get("/api/jobs/:id/download", async (c) => {
-      const { view } = await findJob(deps, c.req.param("id"));
+      const view = await readJob(c);
       if (!view.downloadUrl) {
         throw new ApiError(404, "not_ready", `The results are not ready: the job is ${view.status}.${view.status === "failed" && view.error ? ` ${view.error}` : ""}`);
       }

@@ -1,12 +1,14 @@
 // POST /api/jobs/<id>/submit: check what really arrived in S3 against the plan, then move the
-// job to queued and send its one SQS message. Idempotent: the atomic uploading→queued step has
-// one winner, and only the winner sends; later calls answer with the job as it stands.
+// job to queued (recording each object's ETag, so the worker reads exactly what was checked)
+// and send its one SQS message. Idempotent: the atomic uploading→queued step has one winner, and
+// only the winner sends; later calls answer with the job as it stands, without listing S3.
 import { Hono } from "hono";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { JobMessage, PlannedFile } from "../../core/jobs.ts";
 import { inputPrefix } from "../../core/keys.ts";
 import { ApiError } from "../errors.ts";
+import { jobLimits } from "../jobLimits.ts";
 import { checkJobId, notFound, viewOf } from "../jobView.ts";
 import type { AppDeps } from "../types.ts";
 
@@ -19,15 +21,21 @@ export interface UploadCheck {
   wrongSize: { name: string; expected: number; actual: number }[];
 }
 
+/** An object under the job's input prefix, as ListObjectsV2 describes it. */
+export interface FoundObject {
+  size: number;
+  etag?: string;
+}
+
 /** Compares the planned files with the objects found under the job's input prefix. */
-export function compareUploads(planned: readonly PlannedFile[], found: ReadonlyMap<string, number>, prefix: string): UploadCheck {
+export function compareUploads(planned: readonly PlannedFile[], found: ReadonlyMap<string, FoundObject>, prefix: string): UploadCheck {
   const check: UploadCheck = { missing: [], extra: [], wrongSize: [] };
   const plannedKeys = new Set<string>();
   for (const file of planned) {
     plannedKeys.add(file.key);
-    const size = found.get(file.key);
-    if (size === undefined) check.missing.push(file.name);
-    else if (size !== file.size) check.wrongSize.push({ name: file.name, expected: file.size, actual: size });
+    const object = found.get(file.key);
+    if (object === undefined) check.missing.push(file.name);
+    else if (object.size !== file.size) check.wrongSize.push({ name: file.name, expected: file.size, actual: object.size });
   }
   for (const key of found.keys()) if (!plannedKeys.has(key)) check.extra.push(key.slice(prefix.length));
   return check;
@@ -35,13 +43,16 @@ export function compareUploads(planned: readonly PlannedFile[], found: ReadonlyM
 
 export function submitRoutes(deps: AppDeps): Hono {
   const { config, store, aws } = deps;
+  const limits = jobLimits(deps);
 
-  async function listInputs(jobId: string): Promise<Map<string, number>> {
-    const found = new Map<string, number>();
+  async function listInputs(jobId: string): Promise<Map<string, FoundObject>> {
+    const found = new Map<string, FoundObject>();
     let token: string | undefined;
     do {
       const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: config.BUCKET, Prefix: inputPrefix(jobId), ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key) found.set(object.Key, object.Size ?? 0);
+      for (const object of page.Contents ?? []) {
+        if (object.Key) found.set(object.Key, { size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}) });
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return found;
@@ -64,18 +75,24 @@ export function submitRoutes(deps: AppDeps): Hono {
     checkJobId(id);
     const job = await store.get(id);
     if (!job) throw notFound(id);
+    await limits.submit(id);
 
     if (job.status === "uploading") {
       const planned = await store.getFiles(id);
       if (!planned) throw notFound(id); // the plan expired with the record's retention
-      const check = compareUploads(planned, await listInputs(id), inputPrefix(id));
+      const found = await listInputs(id);
+      const check = compareUploads(planned, found, inputPrefix(id));
       const problems = check.missing.length + check.extra.length + check.wrongSize.length;
       if (problems > 0) {
         throw new ApiError(409, "uploads_incomplete", describe(check), {
           details: { missing: check.missing.slice(0, MAX_LISTED), extra: check.extra.slice(0, MAX_LISTED), wrongSize: check.wrongSize.slice(0, MAX_LISTED) },
         });
       }
-      const moved = await store.transition(id, ["uploading"], "queued", { messageState: "sending" });
+      const checked = planned.map((file) => {
+        const etag = found.get(file.key)?.etag;
+        return etag ? { ...file, etag } : file;
+      });
+      const moved = await store.transition(id, ["uploading"], "queued", { messageState: "sending", files: checked });
       if (moved.ok) {
         await sendMessage(id);
         return c.json(await viewOf(deps, moved.job), 200);

@@ -12,6 +12,7 @@ import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, ListPartsC
 import type { Part } from "@aws-sdk/client-s3";
 import type { PlannedFile } from "../../core/jobs.ts";
 import { ApiError } from "../errors.ts";
+import { jobLimits } from "../jobLimits.ts";
 import { checkJobId, notFound } from "../jobView.ts";
 import { expiry, presignParts } from "../presign.ts";
 import type { AppDeps } from "../types.ts";
@@ -28,6 +29,7 @@ const CLIENT_SIDE_S3_ERRORS: Record<string, { status: 400 | 404; code: string; a
 
 export function uploadRoutes(deps: AppDeps): Hono {
   const { config, store, aws } = deps;
+  const limits = jobLimits(deps);
 
   /** The job's planned multipart file with this upload id, while the job is uploading. */
   async function plannedUpload(c: Context): Promise<PlannedFile & { uploadId: string }> {
@@ -59,12 +61,20 @@ export function uploadRoutes(deps: AppDeps): Hono {
     .post(`${base}/sign`, async (c) => {
       const file = await plannedUpload(c);
       const { partNumbers } = await parseBody(c, SignPartsBody);
-      const partCount = partCountFor(file.size, partSizeFor(file.size, config.PART_BYTES));
+      const partSize = partSizeFor(file.size, config.PART_BYTES);
+      const partCount = partCountFor(file.size, partSize);
       const outside = partNumbers.find((partNumber) => partNumber > partCount);
       if (outside !== undefined) {
         throw new ApiError(400, "invalid_part", `"${file.name}" has ${partCount} parts; there is no part ${outside}.`);
       }
-      const parts = await presignParts(aws.presigner, { bucket: config.BUCKET, key: file.key, uploadId: file.uploadId }, [...new Set(partNumbers)], config.PRESIGN_SECONDS);
+      const wanted = [...new Set(partNumbers)];
+      await limits.signParts(c.req.param("id"), wanted.length);
+      const parts = await presignParts(
+        aws.presigner,
+        { bucket: config.BUCKET, key: file.key, uploadId: file.uploadId, size: file.size, partSize },
+        wanted,
+        config.PRESIGN_SECONDS,
+      );
       return c.json({ parts, expiresAt: expiry(config.PRESIGN_SECONDS) });
     })
     .get(`${base}/parts`, async (c) => {

@@ -73,3 +73,26 @@ test("a job of one folder gets paths relative to it, a file missing from it too"
     await inputs.dispose();
   }
 });
+
+test("a file whose ETag changed since submit checked it becomes a row; an unchanged one downloads", async () => {
+  const jpeg = await photo();
+  const put = async (key: string, body: Buffer) => aws.clients.s3.send(new PutObjectCommand({ Bucket: aws.config.BUCKET, Key: key, Body: body }));
+  const kept = await put("jobs/y/input/kept.JPG", jpeg);
+  const checked = await put("jobs/y/input/swapped.JPG", jpeg);
+  // Uploaded again after submit with the still-valid link: a zip of many photos in place of one.
+  await put("jobs/y/input/swapped.JPG", zipBytes([storedEntry("a.JPG", jpeg), storedEntry("b.JPG", jpeg)]));
+  const files: PlannedFile[] = [
+    { name: "kept.JPG", key: "jobs/y/input/kept.JPG", size: jpeg.length, method: "PUT", etag: kept.ETag! },
+    { name: "swapped.JPG", key: "jobs/y/input/swapped.JPG", size: jpeg.length, method: "PUT", etag: checked.ETag! },
+  ];
+  const inputs = await downloadJobInputs(aws.clients.s3, files, { bucket: aws.config.BUCKET, scratchDir: scratch });
+  try {
+    assert.deepEqual(
+      inputs.items.map((item) => (item.kind === "image" ? item.source.path : `${item.path}: ${item.reason}`)),
+      ["kept.JPG", "swapped.JPG: changed after the upload was checked; it was not processed"],
+    );
+    assert.equal(inputs.imageCount, 1);
+  } finally {
+    await inputs.dispose();
+  }
+});

@@ -69,11 +69,16 @@ async function downloadOne(s3: S3Client, file: PlannedFile, dir: string, options
   if (!safe.ok) return `was not processed: its name ${safe.problem}`;
   let body: Readable;
   try {
-    const reply = await s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: file.key }), options.signal ? { abortSignal: options.signal } : {});
+    // If-Match: the object submit checked, not one uploaded again since with a still-valid link.
+    const get = new GetObjectCommand({ Bucket: options.bucket, Key: file.key, ...(file.etag ? { IfMatch: file.etag } : {}) });
+    const reply = await s3.send(get, options.signal ? { abortSignal: options.signal } : {});
     body = reply.Body as Readable;
   } catch (error) {
     if (error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey") {
       return "was not found in storage (it never finished uploading, or it expired)";
+    }
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
+      return "changed after the upload was checked; it was not processed";
     }
     throw error;
   }

@@ -6,7 +6,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { copyFile, rm } from "node:fs/promises";
+import ExcelJS from "exceljs";
+import { copyFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -107,6 +108,45 @@ test("jobs submitted while the worker has no model wait in the queue, then run o
     await until("the worker to start", () => Promise.resolve(waiting.worker() !== undefined));
     const done = await waitForStatus(waiting.url, jobId, "done");
     assert.equal(done.result?.images, 1);
+  } finally {
+    await waiting.close();
+    await rm(later, { force: true });
+  }
+});
+
+test("a photo replaced after submit, while the job waits (its upload link is still valid), is a row in the results, not processed", async () => {
+  const later = join(tmpdir(), `trapline-replaced-${process.pid}-${Date.now()}.onnx`);
+  const waiting = await startTestStack({ MODEL: later }, { modelCheckMs: 300 });
+  try {
+    const kept = await photo();
+    const { jobId, plan } = await submitJob(waiting.url, [
+      { name: "cam1/kept.JPG", bytes: kept },
+      { name: "cam1/swapped.JPG", bytes: kept },
+    ]);
+    // The report that started this: one checked photo, re-uploaded as a zip of many while queued.
+    const swapped = plan.find((entry) => entry.name === "cam1/swapped.JPG")!;
+    const replacement = zipBytes([storedEntry("a.JPG", kept), storedEntry("b.JPG", kept), storedEntry("c.JPG", kept)]);
+    const put = await fetch(swapped.url!, { method: "PUT", headers: swapped.headers ?? {}, body: new Uint8Array(replacement) });
+    assert.equal(put.status, 200, "the emulator checks neither signatures nor signed lengths; S3 would refuse this length, not a same-length swap");
+
+    await copyFile(waiting.modelPath, later);
+    const done = await waitForStatus(waiting.url, jobId, "done");
+    const zip = await downloadZip(done.downloadUrl!, waiting.dir);
+    assert.deepEqual([...zip.keys()].filter((name) => name.includes("swapped")), [], "nothing from the swapped zip was processed");
+    const json = JSON.parse(zip.get("detections.json")!.toString()) as { images: Array<{ file: string }> };
+    assert.deepEqual(json.images.map((image) => image.file), ["cam1/kept.JPG"]);
+    // The swapped file is a row of results.xlsx with its reason (exceljs reads files, not Buffers, under ES2024 types).
+    const xlsxPath = join(waiting.dir, "results.xlsx");
+    await writeFile(xlsxPath, zip.get("results.xlsx")!);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(xlsxPath);
+    const rows: string[] = [];
+    workbook.getWorksheet("Images")!.eachRow((row, n) => {
+      if (n > 1) rows.push((row.values as unknown[]).map(String).join(" | "));
+    });
+    assert.equal(rows.length, 2, rows.join("\n"));
+    assert.match(rows.find((row) => row.includes("cam1/swapped.JPG")) ?? "", /changed after the upload was checked; it was not processed/);
+    assert.equal(done.result?.failed, 1);
   } finally {
     await waiting.close();
     await rm(later, { force: true });
