@@ -44,18 +44,13 @@ export async function downloadJobInputs(s3: S3Client, files: readonly PlannedFil
     };
     await Promise.all(Array.from({ length: Math.min(DOWNLOADS_IN_FLIGHT, files.length) }, downloadNext));
 
-    // Each top-level entry is passed on its own, as the CLI's arguments: the page uploads names
-    // as the user picked them, so a job of one folder or one zip gets paths relative to it, and
-    // one of several things keeps each one's name first (DESIGN.md "Paths in the results").
-    const topLevel = (await readdir(dir)).sort();
-    const plan = await planInputs(
-      topLevel.map((name) => join(dir, name)),
-      options.limits,
-    );
-    // A file missing from one chosen folder is named as the files found there are.
-    const inRoot = plan.root.kind === "folder" ? `${plan.root.name}/` : "";
-    const missingRows = missing.map((row) => (inRoot && row.path.startsWith(inRoot) ? { ...row, path: row.path.slice(inRoot.length) } : row));
-    const items = [...plan.items, ...missingRows.sort((a, b) => (a.path < b.path ? -1 : 1))];
+    // The page (and `trapline upload`) already applied DESIGN.md's "Paths in the results" to the
+    // names it uploaded (one picked folder: names relative to it), so they are kept as they are.
+    // Only what the page cannot do is left: a job of one zip gets the paths inside it.
+    const topLevel = await readdir(dir, { withFileTypes: true });
+    const lone = topLevel.length === 1 && topLevel[0]!.isFile() ? join(dir, topLevel[0]!.name) : undefined;
+    const plan = lone ? await planInputs([lone], options.limits) : { ...(await planInputs([dir], options.limits)), root: { kind: "upload" } as const };
+    const items = [...plan.items, ...missing.sort((a, b) => (a.path < b.path ? -1 : 1))];
     return { ...plan, items, rejectedCount: plan.rejectedCount + missing.length, dispose };
   } catch (error) {
     await dispose();

@@ -292,20 +292,21 @@ test("the task is protected from scale-in while it holds a job, and released aft
   }
 });
 
-test("the job's options reach the pipeline: a sorted view when asked for; a job of one folder gets paths relative to it", async () => {
+test("the job's options reach the pipeline: a sorted view when asked for; the upload names are the paths (the page applied the paths rule)", async () => {
   const id = await queuedJob({ "cam1/IMG_0001.JPG": await photo({ left: 160, top: 120, width: 320, height: 240 }), "cam1/IMG_0002.JPG": await photo() }, true, { sortedView: true });
   const { worker: running } = worker();
   const loop = running.start();
   try {
     await jobIn(id, "done");
     const zip = await readResult(id);
-    // The job's uploads are one folder, cam1/: paths are relative to it (DESIGN.md "Paths in the results").
-    assert.ok(zip.has("sorted/animal/IMG_0001.JPG"), [...zip.keys()].join(", "));
-    assert.ok(zip.has("sorted/empty/IMG_0002.JPG"));
-    assert.ok(zip.has("IMG_0001.JPG") && zip.has("IMG_0002.JPG"));
+    // The page strips a lone picked folder's name itself; what it uploaded under cam1/ was picked
+    // as more than one thing, so cam1/ stays (DESIGN.md "Paths in the results").
+    assert.ok(zip.has("sorted/animal/cam1/IMG_0001.JPG"), [...zip.keys()].join(", "));
+    assert.ok(zip.has("sorted/empty/cam1/IMG_0002.JPG"));
+    assert.ok(zip.has("cam1/IMG_0001.JPG") && zip.has("cam1/IMG_0002.JPG"));
     const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as { images: { file: string }[] };
-    assert.deepEqual(json.images.map((image) => image.file), ["IMG_0001.JPG", "IMG_0002.JPG"]);
-    assert.match(zip.get("README.txt")!.toString("utf8"), /Paths are relative to the folder you chose, "cam1"/);
+    assert.deepEqual(json.images.map((image) => image.file), ["cam1/IMG_0001.JPG", "cam1/IMG_0002.JPG"]);
+    assert.match(zip.get("README.txt")!.toString("utf8"), /Paths are the names the files were uploaded with/);
   } finally {
     await running.stop(5000);
     await loop;
