@@ -73,31 +73,57 @@ export function writeCrop(
   if (pixels.length !== width * height * 3) {
     throw new Error(`the decoded photo has ${pixels.length} bytes, not ${width}x${height}x3 RGB`);
   }
+  const inside = rect.left >= 0 && rect.top >= 0 && rect.left + rect.width <= width && rect.top + rect.height <= height;
+  // Boxes from the detector always lie inside the photo: read the bytes directly. A box that
+  // does not gets the same values through a copy padded with black.
+  const source = inside ? image : paddedCrop(image, rect);
+  const originX = inside ? rect.left : 0;
+  const originY = inside ? rect.top : 0;
   const xs = axisSamples(rect.width, outWidth);
   const ys = axisSamples(rect.height, outHeight);
+  const column0 = new Int32Array(outWidth);
+  const column1 = new Int32Array(outWidth);
+  for (let ox = 0; ox < outWidth; ox++) {
+    column0[ox] = (originX + xs.low[ox]!) * 3;
+    column1[ox] = (originX + xs.high[ox]!) * 3;
+  }
+  const rowBytes = source.width * 3;
+  const bytes = source.pixels;
+  // value (0..1) = bilinear of bytes / 255; 8-bit = trunc(value * FLOAT_TO_UINT8_SCALE); stored as 8-bit / 255.
+  const toByte = FLOAT_TO_UINT8_SCALE / 255;
   const plane = outWidth * outHeight;
-  // One 0..1 value of the crop, 0 outside the photo.
-  const at = (cropX: number, cropY: number, channel: number): number => {
-    const x = rect.left + cropX;
-    const y = rect.top + cropY;
-    return x < 0 || y < 0 || x >= width || y >= height ? 0 : pixels[(y * width + x) * 3 + channel]! / 255;
-  };
+  const [stepX, stepC] = layout === "nhwc" ? [3, 1] : [1, plane];
   for (let oy = 0; oy < outHeight; oy++) {
-    const y0 = ys.low[oy]!;
-    const y1 = ys.high[oy]!;
+    const row0 = (originY + ys.low[oy]!) * rowBytes;
+    const row1 = (originY + ys.high[oy]!) * rowBytes;
     const wy = ys.weight[oy]!;
-    for (let ox = 0; ox < outWidth; ox++) {
-      const x0 = xs.low[ox]!;
-      const x1 = xs.high[ox]!;
+    const vy = 1 - wy;
+    let out = offset + oy * outWidth * stepX;
+    for (let ox = 0; ox < outWidth; ox++, out += stepX) {
       const wx = xs.weight[ox]!;
-      for (let c = 0; c < 3; c++) {
-        const top = (1 - wx) * at(x0, y0, c) + wx * at(x1, y0, c);
-        const bottom = (1 - wx) * at(x0, y1, c) + wx * at(x1, y1, c);
-        const value = (1 - wy) * top + wy * bottom;
-        const byte = Math.min(255, Math.trunc(value * FLOAT_TO_UINT8_SCALE));
-        const index = layout === "nhwc" ? offset + (oy * outWidth + ox) * 3 + c : offset + c * plane + oy * outWidth + ox;
-        target[index] = byte / 255;
+      const vx = 1 - wx;
+      let a = row0 + column0[ox]!;
+      let b = row0 + column1[ox]!;
+      let c = row1 + column0[ox]!;
+      let d = row1 + column1[ox]!;
+      for (let channel = 0, at = out; channel < 3; channel++, at += stepC) {
+        const value = vy * (vx * bytes[a++]! + wx * bytes[b++]!) + wy * (vx * bytes[c++]! + wx * bytes[d++]!);
+        target[at] = Math.min(255, Math.trunc(value * toByte)) / 255;
       }
     }
   }
+}
+
+/** The crop as its own image, black where it lies past the photo's edges (torchvision's crop pads with 0). */
+function paddedCrop(image: RgbImage, rect: CropRect): RgbImage {
+  const pixels = new Uint8Array(rect.width * rect.height * 3);
+  for (let y = 0; y < rect.height; y++) {
+    const sourceY = rect.top + y;
+    if (sourceY < 0 || sourceY >= image.height) continue;
+    const fromX = Math.max(0, rect.left);
+    const toX = Math.min(image.width, rect.left + rect.width);
+    if (toX <= fromX) continue;
+    pixels.set(image.pixels.subarray((sourceY * image.width + fromX) * 3, (sourceY * image.width + toX) * 3), (y * rect.width + fromX - rect.left) * 3);
+  }
+  return { pixels, width: rect.width, height: rect.height };
 }
