@@ -226,8 +226,9 @@ describe("tiny classifier", () => {
         layout === "nhwc" ? Float32Array.from(pixels.flat()) : Float32Array.from([0, 1, 2].flatMap((c) => pixels.map((p) => p[c]!)));
       const dims = layout === "nhwc" ? [1, 2, 2, 3] : [1, 3, 2, 2];
       const output = (await model.run({ [TINY_CLASSIFIER_INPUT_NAME]: new ort.Tensor("float32", data, dims) }))[TINY_CLASSIFIER_OUTPUT_NAME];
-      assert.deepEqual(output?.dims, [1, 5]);
-      assert.deepEqual([...(output!.data as Float32Array)], [...means.map((m) => 10 * m), -1, -1]);
+      assert.ok(output);
+      assert.deepEqual(output.dims, [1, 5]);
+      assert.deepEqual([...(output.data as Float32Array)], [...means.map((m) => 10 * m), -1, -1]);
     });
   }
 
