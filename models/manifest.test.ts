@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { MEGADETECTOR_CATEGORIES } from "../gpu-worker/pipeline/detector/constants.ts";
-import { defaultModel, findModel, getManifest, knownModelIds, MANIFEST_PATH, parseManifest } from "./manifest.ts";
+import { SPECIESNET_INPUT_SIZE } from "../gpu-worker/pipeline/classifier/constants.ts";
+import { defaultModel, findClassifier, findModel, getManifest, knownModelIds, MANIFEST_PATH, parseManifest } from "./manifest.ts";
 
-const raw = JSON.parse(readFileSync(MANIFEST_PATH, "utf8")) as { default: string; models: Record<string, unknown>[] };
+const raw = JSON.parse(readFileSync(MANIFEST_PATH, "utf8")) as {
+  default: string;
+  models: Record<string, unknown>[];
+  classifiers: Record<string, unknown>[];
+};
 
 function withModels(models: Record<string, unknown>[], defaultId = raw.default): unknown {
   return { default: defaultId, models };
@@ -95,5 +100,39 @@ describe("parseManifest", () => {
   it("rejects a file name that is not a plain .onnx name", () => {
     assert.throws(() => parseManifest(withModels([{ ...first, fileName: "../escape.onnx" }])), /fileName/);
     assert.throws(() => parseManifest(withModels([{ ...first, fileName: "model.pt" }])), /fileName/);
+  });
+});
+
+describe("species classifiers in the manifest", () => {
+  const speciesNet = raw.classifiers[0]!;
+  const withClassifier = (entry: Record<string, unknown>): unknown => ({ ...raw, classifiers: [entry] });
+
+  it("lists SpeciesNet's crop classifier as SpeciesNet runs it: 480 px, NHWC, logits, 2,498 labels, geofence and taxonomy", () => {
+    const entry = findClassifier("SpeciesNet-v4.0.0a");
+    assert.ok(entry);
+    assert.equal(entry.inputSize, SPECIESNET_INPUT_SIZE);
+    assert.equal(entry.inputLayout, "nhwc");
+    assert.equal(entry.output, "logits");
+    assert.equal(entry.labels.count, 2498);
+    assert.equal(entry.labels.file, "speciesnet-v4.0.0a.labels.txt");
+    assert.equal(entry.geofence?.file, "speciesnet-v4.0.0a.geofence.json");
+    assert.ok(entry.url !== null || entry.export, "a url or an export command");
+  });
+
+  it("a manifest without classifiers is still valid", () => {
+    assert.deepEqual(parseManifest({ default: raw.default, models: raw.models }).classifiers, []);
+  });
+
+  it("rejects a classifier with neither a url nor an export, or with side files not named after the model", () => {
+    const noExport = Object.fromEntries(Object.entries(speciesNet).filter(([key]) => key !== "export"));
+    assert.throws(() => parseManifest(withClassifier(noExport)), /either a url to an ONNX file or the export/);
+    const renamed = { ...speciesNet, labels: { ...(speciesNet.labels as object), file: "labels.labels.txt" } };
+    assert.throws(() => parseManifest(withClassifier(renamed)), /named after the model file/);
+    assert.throws(() => parseManifest(withClassifier({ ...speciesNet, inputLayout: "hwc" })), /inputLayout/);
+  });
+
+  it("rejects a classifier id or file that a detector already uses", () => {
+    const clash = { ...speciesNet, id: raw.models[0]!.id };
+    assert.throws(() => parseManifest(withClassifier(clash)), /duplicate id/);
   });
 });

@@ -7,6 +7,7 @@
 //   inputs/    folders and zips, safely, typed by content
 //   metadata/  EXIF, GPS, camera-trap maker notes
 //   detector/  letterbox, ONNX Runtime session, decoding, NMS
+//   classifier/ species of animal boxes: SpeciesNet's crop, ensemble, roll-up and geofence
 //   events/    bursts per camera
 //   outputs/   boxes drawn, results.xlsx, detections.json, Camtrap DP, README.txt, the zip
 //   run/       runPipeline, which overlaps the stages and spools results to disk
@@ -22,6 +23,7 @@ export type { ExecutionProvider } from "./detector/inferenceProtocol.ts";
 export { preprocessForDetector } from "./detector/preprocess.ts";
 export { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "./detector/constants.ts";
 export { DEFAULT_EVENT_GAP_SECONDS } from "./events/events.ts";
+export * from "./classifier/index.ts";
 export { checkUtcOffset, DEFAULT_UTC_OFFSET } from "./outputs/camtrapDp/timestamps.ts";
 export type { CamtrapOptions } from "./outputs/camtrapDp/writePackage.ts";
 export type * from "./types.ts";

@@ -9,6 +9,35 @@ export interface Detection {
   conf: number;
   /** [x_min, y_min, width, height], normalised to the image as displayed, truncated to COORD_DIGITS. */
   bbox: [number, number, number, number];
+  /**
+   * The species classifier's top classes for this box's crop (at most 5, most likely first):
+   * [label index as a string, score], as MD's batch format writes "classifications". The index
+   * is into RunInfo.classifier.labels. Set only on boxes the classifier ran on.
+   */
+  classifications?: [string, number][];
+  /** SpeciesNet's ensemble result for this box, when it was classified. */
+  species?: SpeciesPrediction;
+  /** Why this animal box was not classified (too small, crop impossible, inference failed); it keeps its category. */
+  classificationSkipped?: string;
+}
+
+/** The label SpeciesNet's ensemble chose for one box, with its score and why it was chosen. */
+export interface SpeciesPrediction {
+  /** A SpeciesNet label, "uuid;class;order;family;genus;species;common name"; may be a higher taxon than any output class. */
+  label: string;
+  score: number;
+  /** SpeciesNet's prediction_source: "classifier", "detector", "classifier+rollup_to_genus", "classifier+geofence+rollup_to_family"... */
+  source: string;
+}
+
+/** Where a photo was placed for the species geofence, and why. */
+export interface SpeciesLocation {
+  /** "option": the job's country; "gps": the photo's GPS position; "none": no country, so no geofence. */
+  source: "option" | "gps" | "none";
+  /** ISO 3166-1 alpha-3. */
+  country?: string;
+  /** Two-letter US state code, for the USA only. */
+  admin1Region?: string;
 }
 
 /** A date and time exactly as the camera wrote it: camera clocks carry no time zone. */
@@ -103,6 +132,8 @@ export interface ImageResult {
   format?: string;
   /** The event (burst) the image belongs to, once events are grouped (gpu-worker/pipeline/events/events.ts). */
   event?: string;
+  /** Where the species geofence placed this photo, when species classification ran. */
+  speciesLocation?: SpeciesLocation;
 }
 
 /** What was run, for detections.json, the workbook's Summary and README.txt. */
@@ -119,4 +150,34 @@ export interface RunInfo {
   provider: string;
   startedAt: Date;
   completedAt: Date;
+  /** The species classifier that ran, when one did (gpu-worker/pipeline/classifier/). */
+  classifier?: ClassifierRunInfo;
+}
+
+/** What the reports say about the species classifier. */
+export interface ClassifierRunInfo {
+  /** Model file name, e.g. "speciesnet-v4.0.2a.onnx". */
+  model: string;
+  /** Manifest id, when the model came from the manifest. */
+  modelId?: string;
+  /** One label per output class: Detection.classifications index into this. */
+  labels: string[];
+  /** Where the labels came from: a file path or "ONNX metadata". */
+  labelsSource: string;
+  inputWidth: number;
+  inputHeight: number;
+  inputLayout: "nhwc" | "nchw";
+  /** Animal boxes at or above this confidence were classified. */
+  threshold: number;
+  /** Boxes whose crop is narrower or shorter than this (pixels of the decoded photo) were skipped. */
+  minCropSide: number;
+  /** The geofence file used, or undefined when none was (then no label was fenced out). */
+  geofence?: string;
+  /** The taxonomy file roll-ups used, or undefined when it was derived from the labels. */
+  taxonomy?: string;
+  /** The job's country (and US state), when it gave one; else each photo's GPS decided. */
+  country?: string;
+  admin1Region?: string;
+  /** Execution provider that really ran: "cpu" or "cuda". */
+  provider: string;
 }

@@ -6,8 +6,11 @@ import { describe, it } from "node:test";
 import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
 import {
+  TINY_CLASSIFIER_INPUT_NAME,
+  TINY_CLASSIFIER_OUTPUT_NAME,
   TINY_MODEL_INPUT_NAME,
   TINY_MODEL_OUTPUT_NAMES,
+  buildTinyClassifier,
   buildTinyDetector,
   writeTinyDetector,
 } from "./tinyModels.ts";
@@ -203,5 +206,42 @@ describe("tiny detector file", () => {
 
   it("refuses a class index outside the three MegaDetector classes", () => {
     assert.throws(() => buildTinyDetector({ layout: "yolov5", classIndex: 3 }), /classIndex must be 0\.\.2/);
+  });
+});
+
+describe("tiny classifier", () => {
+  /** A 2x2 crop: channel means 0.5 red, 0.25 green, 0 blue. */
+  const means = [0.5, 0.25, 0];
+  const pixels = [
+    [1, 0, 0],
+    [0, 1, 0],
+    [1, 0, 0],
+    [0, 0, 0],
+  ];
+
+  for (const layout of ["nhwc", "nchw"] as const) {
+    it(`${layout}: logit of class c < 3 is gain x the mean of channel c; the rest are restLogit`, async () => {
+      const model = await ort.InferenceSession.create(buildTinyClassifier({ layout, inputSize: 2, classCount: 5, gain: 10, restLogit: -1 }));
+      const data =
+        layout === "nhwc" ? Float32Array.from(pixels.flat()) : Float32Array.from([0, 1, 2].flatMap((c) => pixels.map((p) => p[c]!)));
+      const dims = layout === "nhwc" ? [1, 2, 2, 3] : [1, 3, 2, 2];
+      const output = (await model.run({ [TINY_CLASSIFIER_INPUT_NAME]: new ort.Tensor("float32", data, dims) }))[TINY_CLASSIFIER_OUTPUT_NAME];
+      assert.ok(output);
+      assert.deepEqual(output.dims, [1, 5]);
+      assert.deepEqual([...(output.data as Float32Array)], [...means.map((m) => 10 * m), -1, -1]);
+    });
+  }
+
+  it("outputs probabilities when asked, and says so in its metadata with its labels", async () => {
+    const bytes = buildTinyClassifier({ layout: "nhwc", inputSize: 2, output: "probabilities", labels: ["a;;;;;;a", "b;;;;;;b", "c;;;;;;c"] });
+    const metadata = Object.fromEntries(onnxProto.onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key ?? "", p.value ?? ""]));
+    assert.deepEqual(metadata, { classifier_output: "probabilities", labels: "a;;;;;;a\nb;;;;;;b\nc;;;;;;c" });
+    const model = await ort.InferenceSession.create(bytes);
+    const output = (await model.run({ [TINY_CLASSIFIER_INPUT_NAME]: new ort.Tensor("float32", Float32Array.from(pixels.flat()), [1, 2, 2, 3]) }))[
+      TINY_CLASSIFIER_OUTPUT_NAME
+    ];
+    const probabilities = [...(output!.data as Float32Array)];
+    assert.ok(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    assert.ok(probabilities[0]! > probabilities[1]! && probabilities[1]! > probabilities[2]!);
   });
 });

@@ -1,6 +1,6 @@
-// Tiny ONNX "detectors" that tests build on the fly, so the real onnxruntime-node session,
-// letterboxing, output decoding and NMS can be checked end to end without MegaDetector's
-// weights. Each model computes a known function of its input, so a test can paint a picture
+// Tiny ONNX "detectors" (and species classifiers, buildTinyClassifier below) that tests build on
+// the fly, so the real onnxruntime-node session, letterboxing, output decoding and NMS can be
+// checked end to end without MegaDetector's weights. Each model computes a known function of its input, so a test can paint a picture
 // and know the exact box the model must report:
 //
 // - a target pixel is "pure-ish red": R > 0.5, G < 0.5 and B < R (all in 0..1). The last rule
@@ -171,6 +171,91 @@ function detectorGraph(g: GraphBuilder, layout: TinyModelLayout, classIndex: num
   const stackAxis = layout === "yolov5" ? 1 : 2;
   const stackable = (row: string): string => g.node("Unsqueeze", [row, g.int64Vector([stackAxis])]);
   return g.node("Concat", [best, duplicate, empty].map(stackable), { axis: stackAxis });
+}
+
+/** Name of the tiny classifier's input and output (SpeciesNet's ONNX exports say "images" and "logits" too). */
+export const TINY_CLASSIFIER_INPUT_NAME = "images";
+export const TINY_CLASSIFIER_OUTPUT_NAME = "logits";
+
+export interface TinyClassifierOptions {
+  /** "nhwc": input [B, S, S, 3] as SpeciesNet's Keras-born model; "nchw": [B, 3, S, S]. */
+  layout: "nhwc" | "nchw";
+  /** Side of the square input. Default 32. */
+  inputSize?: number;
+  /** Batch dimension symbolic ("batch") instead of fixed 1. Default true. */
+  dynamicBatch?: boolean;
+  /** Height and width symbolic instead of fixed inputSize. Default false. */
+  dynamicSpatial?: boolean;
+  /** Output classes. Classes 0, 1, 2 follow the crop's mean red, green, blue; the rest get `restLogit`. Default 3. */
+  classCount?: number;
+  /** logit of class c < 3 = gain * mean of channel c (0..1). Default 20. */
+  gain?: number;
+  /** Logit of every class from 3 on. Default 0. */
+  restLogit?: number;
+  /** Output symbolic in its class dimension ("classes"), so only a run tells the count. Default false. */
+  dynamicClasses?: boolean;
+  /** "probabilities": softmax inside the graph, and metadata "classifier_output" says so. Default "logits". */
+  output?: "logits" | "probabilities";
+  /** Labels to store in the "labels" metadata, newline-separated. */
+  labels?: readonly string[];
+}
+
+/**
+ * A tiny ONNX species classifier whose output is a known function of its input: the logit of
+ * class c (c < 3) is gain * (mean of channel c over the crop), so a red crop is class 0, a
+ * green one class 1, a blue one class 2, and a BGR swap or a wrong layout shows up as the
+ * wrong class. Classes from 3 on have the constant logit `restLogit`.
+ */
+export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array {
+  const inputSize = options.inputSize ?? 32;
+  const classCount = options.classCount ?? 3;
+  const gain = options.gain ?? 20;
+  const restLogit = options.restLogit ?? 0;
+  if (!Number.isInteger(classCount) || classCount < 3) throw new Error(`classCount must be an integer >= 3, got ${classCount}`);
+
+  const g = new GraphBuilder();
+  const spatialAxes = options.layout === "nhwc" ? [1, 2] : [2, 3];
+  const means = g.node("ReduceMean", [TINY_CLASSIFIER_INPUT_NAME], { axes: spatialAxes, keepdims: 0 }); // [B, 3]
+  const weights = onnx.TensorProto.create({
+    name: "class_weights",
+    dims: [3, classCount],
+    dataType: FLOAT,
+    floatData: Array.from({ length: 3 * classCount }, (_, i) => (Math.floor(i / classCount) === i % classCount ? gain : 0)),
+  });
+  g.initializers.push(weights);
+  const bias = g.floatVector(Array.from({ length: classCount }, (_, c) => (c < 3 ? 0 : restLogit)));
+  const logits = g.node("Add", [g.node("MatMul", [means, "class_weights"]), bias]);
+  const probabilities = options.output === "probabilities";
+  g.node(probabilities ? "Softmax" : "Identity", [logits], probabilities ? { axis: 1 } : {}, TINY_CLASSIFIER_OUTPUT_NAME);
+
+  const batch = (options.dynamicBatch ?? true) ? "batch" : 1;
+  const side = (name: string): Dimension => (options.dynamicSpatial ? name : inputSize);
+  const inputShape =
+    options.layout === "nhwc" ? [batch, side("height"), side("width"), 3] : [batch, 3, side("height"), side("width")];
+  const metadataProps = [
+    ...(probabilities ? [{ key: "classifier_output", value: "probabilities" }] : []),
+    ...(options.labels ? [{ key: "labels", value: options.labels.join("\n") }] : []),
+    ...(options.dynamicSpatial ? [{ key: "imgsz", value: `[${inputSize}, ${inputSize}]` }] : []),
+  ];
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: "", version: OPSET_VERSION }],
+    producerName: "trapline-test-tiny-models",
+    metadataProps,
+    graph: {
+      name: `tiny_${options.layout}_classifier`,
+      node: g.nodes,
+      initializer: g.initializers,
+      input: [floatValueInfo(TINY_CLASSIFIER_INPUT_NAME, inputShape)],
+      output: [floatValueInfo(TINY_CLASSIFIER_OUTPUT_NAME, [batch, options.dynamicClasses ? "classes" : classCount])],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Builds the classifier and writes it as an .onnx file at `path`. */
+export async function writeTinyClassifier(path: string, options: TinyClassifierOptions): Promise<void> {
+  await writeFile(path, buildTinyClassifier(options));
 }
 
 /**

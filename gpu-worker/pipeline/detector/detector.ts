@@ -1,8 +1,8 @@
 // The detector as the pipeline sees it: letterboxed images in, MegaDetector detections out.
-// Inference runs on a worker thread; this side batches, decodes and post-processes.
-import { Worker } from "node:worker_threads";
+// Inference runs on a worker thread (inferenceThread.ts); this side batches, decodes and post-processes.
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD } from "./constants.ts";
-import type { ExecutionProvider, InferenceReply, InferenceWorkerData } from "./inferenceProtocol.ts";
+import type { ExecutionProvider } from "./inferenceProtocol.ts";
+import { InferenceThread } from "./inferenceThread.ts";
 import { describeModel, type ModelHints, type ModelInfo } from "./modelInfo.ts";
 import { readOnnxMetadataProps } from "./onnxMetadata.ts";
 import { decodeCandidates, inferOutputLayout, nonMaxSuppression, toDetections, type OutputLayout } from "./postprocess.ts";
@@ -18,14 +18,10 @@ export interface DetectorOptions {
   hints?: ModelHints;
 }
 
-type Pending = { resolve: (value: { data: Float32Array; dims: number[] }) => void; reject: (error: Error) => void };
-
 export class Detector {
-  private nextId = 0;
-  private readonly pending = new Map<number, Pending>();
   private layout: OutputLayout | undefined;
 
-  private readonly worker: Worker;
+  private readonly thread: InferenceThread;
   readonly info: ModelInfo;
   /** The execution provider that really runs: "cuda" or "cpu". */
   readonly provider: string;
@@ -33,43 +29,29 @@ export class Detector {
   readonly providerNote: string | undefined;
   readonly maxBatch: number;
 
-  private constructor(worker: Worker, info: ModelInfo, provider: string, providerNote: string | undefined, maxBatch: number) {
-    this.worker = worker;
+  private constructor(thread: InferenceThread, info: ModelInfo, maxBatch: number) {
+    this.thread = thread;
     this.info = info;
-    this.provider = provider;
-    this.providerNote = providerNote;
+    this.provider = thread.provider;
+    this.providerNote = thread.providerNote;
     this.maxBatch = maxBatch;
     this.layout = info.layout;
-    worker.on("message", (reply: InferenceReply) => this.settle(reply));
-    worker.on("error", (error: Error) => this.failAll(error));
-    worker.on("exit", (code) => this.failAll(new Error(`inference thread stopped (exit code ${code})`)));
   }
 
   static async open(options: DetectorOptions): Promise<Detector> {
     const metadataProps = await readOnnxMetadataProps(options.modelPath).catch((error: unknown) => {
       throw new Error(`cannot read model ${options.modelPath}: ${error instanceof Error ? error.message : String(error)}`);
     });
-    const workerData: InferenceWorkerData = { modelPath: options.modelPath, provider: options.provider ?? "auto" };
-    const worker = new Worker(new URL("./inferenceWorker.ts", import.meta.url), { workerData });
-    const ready = await new Promise<Extract<InferenceReply, { type: "ready" }>>((resolve, reject) => {
-      worker.once("message", (reply: InferenceReply) => {
-        if (reply.type === "ready") resolve(reply);
-        else reject(new Error(`cannot load model ${options.modelPath}: ${reply.type === "error" ? reply.message : reply.type}`));
-      });
-      worker.once("error", reject);
-    }).catch(async (error: unknown) => {
-      await worker.terminate();
-      throw error;
-    });
+    const thread = await InferenceThread.open(options.modelPath, options.provider ?? "auto");
     let info: ModelInfo;
     try {
-      info = describeModel(ready.inputShape, metadataProps, options.hints);
+      info = describeModel(thread.inputShape, metadataProps, options.hints);
     } catch (error) {
-      await worker.terminate();
+      await thread.close();
       throw error;
     }
     const maxBatch = info.dynamicBatch ? Math.max(1, options.batchSize ?? 4) : 1;
-    return new Detector(worker, info, ready.provider, ready.note, maxBatch);
+    return new Detector(thread, info, maxBatch);
   }
 
   /**
@@ -100,7 +82,7 @@ export class Detector {
     const imageSize = 3 * width * height;
     const tensor = new Float32Array(images.length * imageSize);
     images.forEach((image, i) => writePlanarTensor(image.pixels, width, height, tensor, i * imageSize));
-    const { data, dims } = await this.run(tensor, [images.length, 3, height, width]);
+    const { data, dims } = await this.thread.run(tensor, [images.length, 3, height, width]);
     this.layout ??= inferOutputLayout(dims, this.info.classNames.length);
     const layout = this.layout;
     return images.map((image, i) =>
@@ -108,30 +90,7 @@ export class Detector {
     );
   }
 
-  private run(data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, data, dims }, [data.buffer as ArrayBuffer]);
-    });
-  }
-
-  private settle(reply: InferenceReply): void {
-    if (reply.type !== "result" && reply.type !== "failed") return;
-    const pending = this.pending.get(reply.id);
-    if (!pending) return;
-    this.pending.delete(reply.id);
-    if (reply.type === "result") pending.resolve({ data: reply.data, dims: reply.dims });
-    else pending.reject(new Error(`inference failed: ${reply.message}`));
-  }
-
-  private failAll(error: Error): void {
-    for (const pending of this.pending.values()) pending.reject(error);
-    this.pending.clear();
-  }
-
   async close(): Promise<void> {
-    this.worker.removeAllListeners("exit");
-    await this.worker.terminate();
+    await this.thread.close();
   }
 }

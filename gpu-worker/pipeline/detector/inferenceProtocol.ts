@@ -1,4 +1,4 @@
-// Messages between the detector (main thread) and its inference worker thread.
+// Messages between an InferenceThread (main thread) and its inference worker thread.
 
 export type ExecutionProvider = "auto" | "cuda" | "cpu";
 
