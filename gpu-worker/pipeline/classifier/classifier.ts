@@ -23,6 +23,7 @@ import { ensembleBox, type EnsembleContext } from "./ensemble.ts";
 import { geofenceCountries, loadGeofence, type GeofenceLocation, type GeofenceMap } from "./geofence.ts";
 import { loadLabels, parseLabels } from "./labels.ts";
 import { checkLocationOption, locatePhoto, type CountryOf, type LocationOption } from "./location.ts";
+import { countryOfPosition } from "./countryOfPosition.ts";
 import { toProbabilities, topK } from "./scores.ts";
 import { buildTaxonomy, type TaxonomyMap } from "./taxonomy.ts";
 import type { ExecutionProvider } from "../detector/inferenceProtocol.ts";
@@ -54,7 +55,7 @@ export interface ClassifierOptions {
   minCropSide?: number;
   /** The job's country (ISO 3166-1 alpha-3) and US state; checked here. */
   location?: LocationOption;
-  /** Country under a GPS position, for photos of jobs without a country. */
+  /** Country under a GPS position, for photos of jobs without a country (default: countryOfPosition, offline). */
   countryOf?: CountryOf;
 }
 
@@ -176,7 +177,7 @@ export class SpeciesClassifier {
         ...jobLocation,
         provider: thread.provider,
       };
-      return new SpeciesClassifier({ thread, model, labels, taxonomy, geofence, jobLocation, countryOf: options.countryOf, maxBatch, runInfo });
+      return new SpeciesClassifier({ thread, model, labels, taxonomy, geofence, jobLocation, countryOf: options.countryOf ?? countryOfPosition, maxBatch, runInfo });
     } catch (error) {
       await thread.close();
       throw error;
