@@ -20,6 +20,7 @@ import { until } from "../../test/helpers/until.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
+import { damagedIsoMediaFiles } from "../../test/helpers/isoMedia.ts";
 import { photo } from "../../test/e2e/photos.ts";
 import { Detector } from "../pipeline/detector/detector.ts";
 import { JobQueue } from "./queue.ts";
@@ -301,6 +302,23 @@ test("the job's options reach the pipeline: a sorted view when asked for", async
     const zip = await readResult(id);
     assert.ok(zip.has("sorted/animal/cam1/IMG_0001.JPG"), [...zip.keys()].join(", "));
     assert.ok(zip.has("sorted/empty/cam1/IMG_0002.JPG"));
+  } finally {
+    await running.stop(5000);
+    await loop;
+  }
+});
+
+test("issue 9's 32-byte HEIF does not freeze the worker: the job ends done with a row saying why", async () => {
+  const poison = damagedIsoMediaFiles()["zero-length-box.heic"]!;
+  const id = await queuedJob({ "cam1/poison.heic": poison, "cam1/IMG_0001.JPG": await photo() });
+  const { worker: running } = worker();
+  const loop = running.start();
+  try {
+    const job = await jobIn(id, "done");
+    assert.deepEqual([job.result?.images, job.result?.failed], [2, 1]);
+    const json = JSON.parse((await readResult(id)).get("detections.json")!.toString()) as { images: Array<{ file: string; failure?: string }> };
+    assert.match(json.images.find((image) => image.file === "cam1/poison.heic")?.failure ?? "", /\S/);
+    assert.ok(json.images.some((image) => image.file === "cam1/IMG_0001.JPG" && image.failure === undefined));
   } finally {
     await running.stop(5000);
     await loop;
