@@ -8,7 +8,7 @@ import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
@@ -25,6 +25,7 @@ import { photo } from "../../test/e2e/photos.ts";
 import { Detector } from "../pipeline/detector/detector.ts";
 import { JobQueue } from "./queue.ts";
 import { TaskProtection } from "./taskProtection.ts";
+import { checkHealthFile, HealthBeacon, type HealthRecord } from "./health.ts";
 import { QueueWorker, type WorkerOptions } from "./worker.ts";
 
 let dir: string;
@@ -308,19 +309,29 @@ test("the job's options reach the pipeline: a sorted view when asked for", async
   }
 });
 
-test("issue 9's 32-byte HEIF does not freeze the worker: the job ends done with a row saying why", async () => {
+test("issue 9's 32-byte HEIF does not freeze the worker: the job ends done with a row saying why, the heartbeat file following it", async () => {
   const poison = damagedIsoMediaFiles()["zero-length-box.heic"]!;
-  const id = await queuedJob({ "cam1/poison.heic": poison, "cam1/IMG_0001.JPG": await photo() });
-  const { worker: running } = worker();
+  const big = await photo({ left: 100, top: 100, width: 200, height: 200 }, { width: 2000, height: 1500 });
+  const files: Record<string, Buffer> = { "cam1/poison.heic": poison };
+  for (let i = 0; i < 6; i++) files[`cam1/IMG_${String(i).padStart(4, "0")}.JPG`] = big;
+  const id = await queuedJob(files);
+  const health = new HealthBeacon(join(dir, "health.json"), { intervalMs: 50 });
+  await health.start();
+  const { worker: running } = worker({ health });
   const loop = running.start();
+  const heartbeat = async () => JSON.parse(await readFile(health.path, "utf8")) as HealthRecord;
   try {
+    await until("the heartbeat to show the job", async () => (await heartbeat()).job?.id === id);
     const job = await jobIn(id, "done");
-    assert.deepEqual([job.result?.images, job.result?.failed], [2, 1]);
+    assert.deepEqual([job.result?.images, job.result?.failed], [7, 1]);
     const json = JSON.parse((await readResult(id)).get("detections.json")!.toString()) as { images: Array<{ file: string; failure?: string }> };
     assert.match(json.images.find((image) => image.file === "cam1/poison.heic")?.failure ?? "", /\S/);
-    assert.ok(json.images.some((image) => image.file === "cam1/IMG_0001.JPG" && image.failure === undefined));
+    assert.equal(json.images.filter((image) => image.failure === undefined).length, 6);
+    await until("the heartbeat to show no job", async () => (await heartbeat()).job === undefined);
+    assert.equal((await checkHealthFile(health.path)).healthy, true);
   } finally {
     await running.stop(5000);
     await loop;
+    await health.stop();
   }
 });

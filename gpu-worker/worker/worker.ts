@@ -19,6 +19,7 @@ import { LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueu
 import { downloadJobInputs } from "./s3Inputs.ts";
 import { startResultUpload } from "./s3Results.ts";
 import type { TaskProtection } from "./taskProtection.ts";
+import type { HealthBeacon } from "./health.ts";
 
 /** What the worker runs jobs with: the model already open, and its names for the reports. */
 export interface WorkerOptions {
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   unavailableBackoffMs?: number;
   /** ECS task scale-in protection while a job is held (a no-op outside ECS). */
   protection?: TaskProtection;
+  /** The heartbeat file the container's health check reads: told when a job starts, moves and ends. */
+  health?: HealthBeacon;
 }
 
 /**
@@ -199,12 +202,14 @@ export class QueueWorker {
     );
     running.heartbeat = heartbeat;
     const stopProtecting = this.#protectWhileRunning(running.jobId);
+    this.#options.health?.jobStarted(running.jobId);
     let outcome: Outcome;
     try {
       outcome = await this.#handleJob(running, message.job.jobId);
     } catch (error) {
       outcome = error instanceof ShuttingDown ? { settle: "retry", delaySeconds: 0 } : await this.#attemptFailed(running, error);
     } finally {
+      this.#options.health?.jobEnded();
       await heartbeat.stop();
     }
     try {
@@ -275,6 +280,8 @@ export class QueueWorker {
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         if (this.#stopping) throw new ShuttingDown();
+        // Waiting out an outage is on purpose, not a stuck job.
+        this.#options.health?.progressed();
         this.#unavailable(`${error.message}; the job waits until Redis is back.`);
         await sleep(this.#options.unavailableBackoffMs ?? UNAVAILABLE_BACKOFF_MS);
       }
@@ -289,6 +296,7 @@ export class QueueWorker {
     if (!files) throw new Error("the job's file list is missing");
     this.#log(`Job ${jobId}: downloading ${files.length} uploaded file${files.length === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
     const inputs = await downloadJobInputs(s3, files, { bucket: config.BUCKET, ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}) });
+    this.#options.health?.progressed();
     try {
       const total = inputs.items.length;
       const progress = new ProgressThrottle<PipelineProgress>((p) => store.setProgress(jobId, p.processed, total).then(() => {}), {
@@ -311,6 +319,7 @@ export class QueueWorker {
             onProgress: (p) => {
               running.progress = p;
               progress.update(p);
+              this.#options.health?.progressed();
             },
           }),
           upload.failed,
