@@ -335,3 +335,20 @@ test("issue 9's 32-byte HEIF does not freeze the worker: the job ends done with 
     await health.stop();
   }
 });
+
+test("a job's zips together unpack to no more than MAX_TOTAL_BYTES; the entries past it are rows with the reason", async () => {
+  const image = await photo();
+  const three = (prefix: string) => zipBytes([1, 2, 3].map((n) => storedEntry(`${prefix}${n}.jpg`, image)));
+  const id = await queuedJob({ "a.zip": three("a"), "b.zip": three("b") });
+  const { worker: running } = worker({ config: { ...aws.config, MAX_TOTAL_BYTES: image.length * 4 } });
+  const loop = running.start();
+  try {
+    const job = await jobIn(id, "done");
+    assert.deepEqual([job.result?.images, job.result?.failed], [6, 2]);
+    const zip = await readResult(id);
+    assert.deepEqual([...zip.keys()].filter((name) => name.endsWith(".jpg")).sort(), ["a/a1.jpg", "a/a2.jpg", "a/a3.jpg", "b/b1.jpg"]);
+  } finally {
+    await running.stop(5000);
+    await loop;
+  }
+});

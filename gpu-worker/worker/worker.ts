@@ -295,7 +295,12 @@ export class QueueWorker {
     const files = await this.#withStore(() => store.getFiles(jobId));
     if (!files) throw new Error("the job's file list is missing");
     this.#log(`Job ${jobId}: downloading ${files.length} uploaded file${files.length === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
-    const inputs = await downloadJobInputs(s3, files, { bucket: config.BUCKET, ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}) });
+    const inputs = await downloadJobInputs(s3, files, {
+      bucket: config.BUCKET,
+      // The job's zips together unpack to no more than one job may upload.
+      limits: { maxJobUnpackedBytes: config.MAX_TOTAL_BYTES },
+      ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}),
+    });
     this.#options.health?.progressed();
     try {
       const total = inputs.items.length;

@@ -174,4 +174,24 @@ describe("collectInputs", () => {
     assert.deepEqual(shape(items), [["rejected", "IMG_0010.JPG"]]);
     assert.match(reasonAt(items, "IMG_0010.JPG"), /^is \d+(\.\d)? KiB, more than the 4 KiB allowed for one image$/);
   });
+
+  test("the zips of one call share one unpacking budget: each under its own cap, together over the job's", async () => {
+    const image = await photo("#123456");
+    const four = zipBytes(["a", "b", "c", "d"].map((name) => storedEntry(`${name}.jpg`, image)));
+    const first = await put("budget/one.zip", four);
+    const second = await put("budget/two.zip", four);
+    const limits = { maxZipUnpackedBytes: image.length * 4, maxJobUnpackedBytes: image.length * 6 };
+    const { items } = await planInputs([first, second], limits);
+    assert.deepEqual(
+      shape(items),
+      [
+        ...["a", "b", "c", "d"].map((name) => ["image", `one/${name}.jpg`]),
+        ["image", "two/a.jpg"],
+        ["image", "two/b.jpg"],
+        ["rejected", "two/c.jpg"],
+        ["rejected", "two/d.jpg"],
+      ],
+    );
+    assert.match(reasonAt(items, "two/c.jpg"), /zips of this job already unpack to .* one job may hold/);
+  });
 });

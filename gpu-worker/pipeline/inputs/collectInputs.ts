@@ -6,7 +6,7 @@ import { open, readdir, readFile, stat } from "node:fs/promises";
 import type { Dirent, Stats } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import type { InputItem } from "../types.ts";
-import { formatBytes, resolveInputLimits } from "./limits.ts";
+import { formatBytes, resolveInputLimits, UnpackBudget } from "./limits.ts";
 import type { InputLimits } from "./limits.ts";
 import { isOsJunk } from "./osJunk.ts";
 import { toSafeRelativePath } from "../../../core/safePath.ts";
@@ -50,10 +50,10 @@ function zipFolderPath(zipPath: string): string {
   return zipPath.replace(/\.zip$/i, "");
 }
 
-async function* expandZip(filePath: string, zipPath: string, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* expandZip(filePath: string, zipPath: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   const folder = zipFolderPath(zipPath);
   try {
-    for await (const entry of readZipEntries(filePath, limits)) {
+    for await (const entry of readZipEntries(filePath, limits, budget)) {
       if (entry.kind === "rejected") {
         yield { kind: "rejected", path: entry.path === undefined ? zipPath : `${folder}/${entry.path}`, reason: entry.reason };
         continue;
@@ -72,7 +72,7 @@ async function* expandZip(filePath: string, zipPath: string, limits: InputLimits
 }
 
 /** One file at `relativePath` (already safe): an image, a zip to expand, or a rejection. */
-async function* collectFile(filePath: string, relativePath: string, stats: Stats, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* collectFile(filePath: string, relativePath: string, stats: Stats, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   let head: Buffer;
   try {
     head = stats.size === 0 ? Buffer.alloc(0) : await readHead(filePath);
@@ -86,7 +86,7 @@ async function* collectFile(filePath: string, relativePath: string, stats: Stats
     if (ZIP_BASED_DOCUMENTS.has(extension)) {
       yield { kind: "rejected", path: relativePath, reason: `not an image (${extension.slice(1).toUpperCase()} document)` };
     } else {
-      yield* expandZip(filePath, relativePath, limits);
+      yield* expandZip(filePath, relativePath, limits, budget);
     }
     return;
   }
@@ -107,7 +107,7 @@ function byName(a: Dirent, b: Dirent): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-async function* walkFolder(folderPath: string, relativePath: string, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* walkFolder(folderPath: string, relativePath: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   let children: Dirent[];
   try {
     children = await readdir(folderPath, { withFileTypes: true });
@@ -124,7 +124,7 @@ async function* walkFolder(folderPath: string, relativePath: string, limits: Inp
       continue;
     }
     if (child.isDirectory()) {
-      yield* walkFolder(childPath, safe.path, limits);
+      yield* walkFolder(childPath, safe.path, limits, budget);
       continue;
     }
     let stats: Stats;
@@ -138,7 +138,7 @@ async function* walkFolder(folderPath: string, relativePath: string, limits: Inp
       // Only a link can get here: following links to folders risks loops and leaving the folder.
       yield { kind: "rejected", path: safe.path, reason: "is a link to a folder; links to folders are not followed" };
     } else if (stats.isFile()) {
-      yield* collectFile(childPath, safe.path, stats, limits);
+      yield* collectFile(childPath, safe.path, stats, limits, budget);
     } else {
       yield { kind: "rejected", path: safe.path, reason: "is not a regular file" };
     }
@@ -146,7 +146,7 @@ async function* walkFolder(folderPath: string, relativePath: string, limits: Inp
 }
 
 /** One command-line argument: a folder keeps its own name, a file or zip is named by its base name. */
-async function* collectArgument(argument: string, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* collectArgument(argument: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   const absolute = resolve(argument);
   const name = basename(absolute) || "input";
   const safe = toSafeRelativePath(name);
@@ -161,8 +161,8 @@ async function* collectArgument(argument: string, limits: InputLimits): AsyncGen
     yield { kind: "rejected", path: safe.path, reason: `could not be opened: ${quoteName(argument)} (${describeFsError(error)})` };
     return;
   }
-  if (stats.isDirectory()) yield* walkFolder(absolute, safe.path, limits);
-  else if (stats.isFile()) yield* collectFile(absolute, safe.path, stats, limits);
+  if (stats.isDirectory()) yield* walkFolder(absolute, safe.path, limits, budget);
+  else if (stats.isFile()) yield* collectFile(absolute, safe.path, stats, limits, budget);
   else yield { kind: "rejected", path: safe.path, reason: "is not a regular file or folder" };
 }
 
@@ -196,8 +196,10 @@ function uniquePaths(): (path: string) => string {
 export async function* collectInputs(paths: string[], limits?: Partial<InputLimits>): AsyncGenerator<InputItem> {
   const resolvedLimits = resolveInputLimits(limits);
   const claim = uniquePaths();
+  // One budget for every zip of the call: a job's zips together unpack to at most maxJobUnpackedBytes.
+  const budget = new UnpackBudget(resolvedLimits.maxJobUnpackedBytes);
   for (const argument of paths) {
-    for await (const item of collectArgument(argument, resolvedLimits)) {
+    for await (const item of collectArgument(argument, resolvedLimits, budget)) {
       if (item.kind === "image") {
         const path = claim(item.source.path);
         yield path === item.source.path ? item : { kind: "image", source: { ...item.source, path } };

@@ -248,4 +248,37 @@ describe("readZipEntries", () => {
     assert.equal(items.length, 1);
     readable(rejectedReason(items, "a.jpg"), "damaged or truncated");
   });
+
+  test("300 entries over one stored JPEG (issue 9): the first is listed, every other is rejected naming it", async () => {
+    const photo = Buffer.concat([JPEG, Buffer.alloc(4000, 7)]);
+    const entries = [storedEntry("IMG_0001.JPG", photo)];
+    for (let i = 2; i <= 300; i++) entries.push(storedEntry(`IMG_${String(i).padStart(4, "0")}.JPG`, photo, { pointsAt: { entry: 0 } }));
+    const items = await listEntries(await writeZip(zipBytes(entries)));
+    assert.equal(items.length, 300);
+    assert.deepEqual(summarise(items.filter((item) => item.kind === "image")), [{ kind: "image", path: "IMG_0001.JPG", size: photo.length }]);
+    readable(rejectedReason(items, "IMG_0300.JPG"), "also those of \"IMG_0001.JPG\"", "only the first is kept");
+  });
+
+  test("an entry whose bytes start inside another's data is rejected too; zips whose entries follow each other are not", async () => {
+    const inner = zipBytes([storedEntry("inner.jpg", JPEG)]).subarray(0, 30 + "inner.jpg".length + JPEG.length); // a local header and its data
+    const outer = Buffer.concat([JPEG, inner]);
+    const items = await listEntries(
+      await writeZip(
+        zipBytes([
+          storedEntry("outer.jpg", outer),
+          storedEntry("inner.jpg", JPEG, { pointsAt: { entry: 0, intoData: 30 + "outer.jpg".length + JPEG.length } }),
+          storedEntry("after.jpg", JPEG),
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      items.map((item) => [item.kind, item.path]),
+      [
+        ["image", "outer.jpg"],
+        ["rejected", "inner.jpg"],
+        ["image", "after.jpg"],
+      ],
+    );
+    readable(rejectedReason(items, "inner.jpg"), "\"outer.jpg\"");
+  });
 });
