@@ -6,6 +6,9 @@
 // in memory until it is finished. The images are therefore read once: Images rows go
 // straight out, Detections rows are spooled to a temporary file meanwhile and written once
 // Images is closed, and Summary (a few hundred rows at most) comes last from small maps.
+//
+// Text from the user's files goes into typed string cells, which spreadsheets never run as
+// formulas, so it keeps its exact value (the rule for every table: formulaInjection.ts).
 
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";

@@ -158,3 +158,33 @@ test("timestamps: the camera's wall clock with the chosen offset; offsets are ch
   assert.equal(checkUtcOffset("+14:00"), "+14:00");
   assert.throws(() => checkUtcOffset("2"), /\+HH:MM/);
 });
+
+test("formula-like text from names and EXIF is written as text, paths stay exact, and the package stays valid", async () => {
+  const hostile: ImageResult[] = [
+    image('=HYPERLINK("http://evil.example","x")/IMG_0001.JPG', "2020:03:16 10:00:00", [{ category: "1", conf: 0.9, bbox: [0.1, 0.1, 0.2, 0.2] }], {
+      make: "@SUM(1+1)",
+      model: "=cmd|' /C calc'!A0",
+    }),
+    image("+cmd.jpg", "2020:03:16 11:00:00", [], { serialNumber: "-2+3" }),
+  ];
+  const target = await mkdtemp(join(dir, "formulas-"));
+  const grouping = await groupEvents(hostile, run);
+  await writeCamtrapPackage(toDir(target), () => hostile, grouping, run, { location: { latitude: -2.5, longitude: 34.9 } });
+  assert.deepEqual(await validateCamtrapPackage(target), [], "keys changed the same way in every table still reference each other");
+
+  for (const name of ["deployments", "media", "observations"]) {
+    for (const row of await table(target, name)) {
+      for (const [column, value] of Object.entries(row)) {
+        if (column === "filePath" || /^-?\d/.test(value)) continue; // numbers and timestamps are not text
+        assert.doesNotMatch(value, /^[=+\-@]/, `${name}.csv ${column}: ${value}`);
+      }
+    }
+  }
+  const media = await table(target, "media");
+  assert.deepEqual(media.map((row) => row.filePath), ['=HYPERLINK("http://evil.example","x")/IMG_0001.JPG', "+cmd.jpg"], "paths locate the photos: exact");
+  assert.deepEqual(media.map((row) => row.fileName), ["IMG_0001.JPG", "'+cmd.jpg"]);
+  const deployments = await table(target, "deployments");
+  assert.ok(deployments.some((row) => row.cameraModel === "'@SUM(1+1) =cmd|' /C calc'!A0"), JSON.stringify(deployments));
+  assert.ok(deployments.some((row) => row.deploymentID === "'-2+3" && row.cameraID === "'-2+3"), JSON.stringify(deployments));
+  assert.ok(deployments.some((row) => row.locationName === `'=HYPERLINK("http://evil.example","x")`), JSON.stringify(deployments));
+});

@@ -12,6 +12,7 @@ import type { EventGrouping, CameraSummary } from "../../events/events.ts";
 import { cameraOf, captureTimeOf } from "../../events/events.ts";
 import type { Detection, ImageResult, RunInfo } from "../../types.ts";
 import { isDrawn } from "../../categories.ts";
+import { inertCsvText } from "../formulaInjection.ts";
 import { calendarDate, DEFAULT_UTC_OFFSET, utcInstant, withOffset } from "./timestamps.ts";
 
 export const CAMTRAP_DP_VERSION = "1.0.2";
@@ -218,8 +219,23 @@ function classifier(run: RunInfo): string {
   return `MegaDetector ${run.modelId ?? run.detector} (Trapline)`;
 }
 
+/**
+ * Columns whose text is kept exactly, formula-like or not (see ../formulaInjection.ts): filePath
+ * locates the photo in the results zip, and a changed path points at no file. Every other text
+ * cell, keys included, goes through inertCsvText; a key changes the same way in every table
+ * (deploymentID, eventID), so the references between the tables still hold.
+ */
+const EXACT_TEXT_COLUMNS = new Set(["filePath"]);
+
 async function writeCsv(sink: PackageSink, table: TableName, produce: (write: (row: Row) => Promise<void>) => Promise<void>): Promise<void> {
-  const csv = stringify({ header: true, columns: COLUMNS[table], cast: { boolean: (value) => String(value) } });
+  const csv = stringify({
+    header: true,
+    columns: COLUMNS[table],
+    cast: {
+      boolean: (value) => String(value),
+      string: (value, context) => (EXACT_TEXT_COLUMNS.has(String(context.column)) ? value : inertCsvText(value)),
+    },
+  });
   const out = new PassThrough();
   csv.pipe(out);
   const consumed = sink(`${table}.csv`, out);
