@@ -3,6 +3,7 @@
 // poison jobs end failed with a reason and their message in the DLQ, shutdown hands a job back.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import ExcelJS from "exceljs";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
@@ -347,6 +348,26 @@ test("a job's zips together unpack to no more than MAX_TOTAL_BYTES; the entries 
     assert.deepEqual([job.result?.images, job.result?.failed], [6, 2]);
     const zip = await readResult(id);
     assert.deepEqual([...zip.keys()].filter((name) => name.endsWith(".jpg")).sort(), ["a/a1.jpg", "a/a2.jpg", "a/a3.jpg", "b/b1.jpg"]);
+  } finally {
+    await running.stop(5000);
+    await loop;
+  }
+});
+
+test("every uploaded file is accounted for: a photo in a dot-folder is processed, an empty zip gets a row", async () => {
+  const id = await queuedJob({ "cam/.also_hidden.jpg": await photo(), "cam/IMG_0001.JPG": await photo(), "empty.zip": zipBytes([]) });
+  const { worker: running } = worker();
+  const loop = running.start();
+  try {
+    const job = await jobIn(id, "done");
+    assert.deepEqual([job.result?.images, job.result?.failed], [3, 1]);
+    const zip = await readResult(id);
+    assert.ok(zip.has("cam/.also_hidden.jpg"), [...zip.keys()].join(", "));
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(zip.get("results.xlsx")! as unknown as ArrayBuffer);
+    const rows: string[] = [];
+    workbook.getWorksheet("Images")!.eachRow((row, index) => void (index > 1 && rows.push(`${row.getCell(1).text}: ${row.getCell(4).text}`)));
+    assert.ok(rows.some((row) => /^empty\.zip: .*empty zip/.test(row)), rows.join("\n"));
   } finally {
     await running.stop(5000);
     await loop;

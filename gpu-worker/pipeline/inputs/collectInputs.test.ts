@@ -194,4 +194,22 @@ describe("collectInputs", () => {
     );
     assert.match(reasonAt(items, "two/c.jpg"), /zips of this job already unpack to .* one job may hold/);
   });
+
+  test("every file is accounted for: a photo in a dot-folder is processed, an empty zip is a row; only OS junk goes unlisted", async () => {
+    const image = await photo("#336699");
+    await put("uploads/cam/.also_hidden.jpg", image);
+    await put("uploads/cam/.DS_Store", Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
+    await put("uploads/cam/._IMG_0001.JPG", Buffer.from([0, 5, 0x16, 7, 0, 2, 0, 0]));
+    await put("uploads/.hidden-folder/IMG_0002.JPG", image);
+    await put("uploads/empty.zip", zipBytes([]));
+    await put("uploads/.also_hidden.jpg", image);
+    const { items } = await planInputs(["cam", ".hidden-folder", "empty.zip", ".also_hidden.jpg"].map((name) => join(root, "uploads", name)));
+    assert.deepEqual(shape(items), [
+      ["image", "cam/.also_hidden.jpg"],
+      ["image", ".hidden-folder/IMG_0002.JPG"],
+      ["rejected", "empty.zip"],
+      ["image", ".also_hidden.jpg"],
+    ]);
+    assert.match(reasonAt(items, "empty.zip"), /empty zip/);
+  });
 });

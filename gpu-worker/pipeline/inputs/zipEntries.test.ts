@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { deflatedEntry, directoryEntry, storedEntry, symlinkEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
 import { resolveInputLimits } from "./limits.ts";
 import type { InputLimits } from "./limits.ts";
-import { NESTED_ZIP_REASON, readZipEntries, ZipReadError } from "./zipEntries.ts";
+import { EMPTY_ZIP_REASON, NESTED_ZIP_REASON, readZipEntries, ZipReadError } from "./zipEntries.ts";
 import type { ZipEntryItem } from "./zipEntries.ts";
 
 // Enough of each format for sniffing; zipEntries never decodes pixels.
@@ -280,5 +280,34 @@ describe("readZipEntries", () => {
       ],
     );
     readable(rejectedReason(items, "inner.jpg"), "\"outer.jpg\"");
+  });
+
+  test("a photo in a hidden folder is listed like any other; only the named OS junk is skipped", async () => {
+    const items = await listEntries(
+      await writeZip(
+        zipBytes([
+          storedEntry("cam/.also_hidden.jpg", JPEG),
+          storedEntry(".cam2/IMG_0001.JPG", JPEG),
+          storedEntry("cam/._IMG_0001.JPG", Buffer.from("apple double")),
+          storedEntry(".Trash-1000/files/old.jpg", JPEG),
+          storedEntry("System Volume Information/WPSettings.dat", Buffer.from("settings")),
+        ]),
+      ),
+    );
+    assert.deepEqual(summarise(items), [
+      { kind: "image", path: "cam/.also_hidden.jpg", size: JPEG.length },
+      { kind: "image", path: ".cam2/IMG_0001.JPG", size: JPEG.length },
+    ]);
+  });
+
+  test("an empty zip, or one of only folders and OS junk, is one row saying so", async () => {
+    const empty = await listEntries(await writeZip(zipBytes([])));
+    assert.deepEqual(empty, [{ kind: "rejected", reason: EMPTY_ZIP_REASON }]);
+    const foldersOnly = await listEntries(await writeZip(zipBytes([directoryEntry("DCIM/"), storedEntry("__MACOSX/._a.jpg", JPEG)])));
+    assert.equal(foldersOnly.length, 1);
+    assert.ok(foldersOnly[0]?.kind === "rejected" && foldersOnly[0].path === undefined);
+    readable(foldersOnly[0].reason, "only folders and system files");
+    const withRejections = await listEntries(await writeZip(zipBytes([storedEntry("notes.txt", Buffer.from("hello, this is text"))])));
+    assert.deepEqual(withRejections.map((item) => [item.kind, item.path]), [["rejected", "notes.txt"]], "a zip whose entries have rows needs no extra one");
   });
 });

@@ -15,6 +15,8 @@ import { toSafeRelativePath } from "../../../core/safePath.ts";
 import { describeNonImage, SNIFF_BYTES, sniffType } from "./sniffType.ts";
 
 export const NESTED_ZIP_REASON = "nested zip archives are not expanded: unzip it and add its contents";
+export const EMPTY_ZIP_REASON = "is an empty zip: it holds no files, so there was nothing to process";
+const ONLY_FOLDERS_REASON = "holds only folders and system files (such as __MACOSX or .DS_Store), no photos to process";
 
 /** One entry of a zip, its path relative to the zip's root. */
 export type ZipEntryItem =
@@ -246,6 +248,8 @@ export async function* readZipEntries(
     const claimed = new ClaimedRanges();
     let unpackedTotal = 0;
     let entriesRead = 0;
+    /** Entries that became an item (image or rejection): folders and OS junk do not. */
+    let entriesListed = 0;
     for (;;) {
       let entry: Entry | null;
       try {
@@ -259,18 +263,25 @@ export async function* readZipEntries(
           { cause: error },
         );
       }
-      if (!entry) return;
+      if (!entry) {
+        // Every upload is accounted for: a zip with nothing to list still gets its row.
+        if (entriesListed === 0) {
+          yield { kind: "rejected", reason: entriesRead === 0 ? EMPTY_ZIP_REASON : ONLY_FOLDERS_REASON };
+        }
+        return;
+      }
       entriesRead += 1;
 
       const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
       if (name.endsWith("/")) continue;
       const safe = toSafeRelativePath(name);
+      if (safe.ok && isOsJunk(safe.path)) continue;
+      entriesListed += 1;
       if (!safe.ok) {
         yield { kind: "rejected", reason: `zip entry ${quoteName(name)} was not unpacked: its path ${safe.problem}` };
         continue;
       }
       const path = safe.path;
-      if (isOsJunk(path)) continue;
 
       const problem = headerProblem(entry, limits);
       if (problem) {

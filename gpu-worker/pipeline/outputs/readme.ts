@@ -215,6 +215,9 @@ function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
     "Before publishing, edit datapackage.json: the project title, sampling design and contributors are placeholders.",
   ];
   if (camtrap.withoutTime > 0) blocks.push(`${plural(camtrap.withoutTime, "processed photo")} had no capture time and are not in the package.`);
+  if (camtrap.unnameable > 0) {
+    blocks.push(`Not in the package: ${plural(camtrap.unnameable, "processed photo")} whose path Camtrap DP cannot name (it starts with "." or "~", or holds "..").`);
+  }
   if (camtrap.withoutCoordinates.length > 0) {
     blocks.push(
       `These cameras' photos carry no GPS, so their deployments have no coordinates, which Camtrap DP requires: ${camtrap.withoutCoordinates.join(", ")}. ` +
