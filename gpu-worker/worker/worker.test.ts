@@ -157,7 +157,7 @@ test("a job runs: inputs from S3 (a zip too), results zip to S3, job done, messa
     assert.equal(found?.detections[0]?.category, "1");
     assert.ok(Math.abs((found?.detections[0]?.conf ?? 0) - 0.9) < 0.01, "the painted confidence, give or take JPEG");
     assert.ok(zip.has("results.xlsx") && zip.has("README.txt"));
-    assert.ok(!(await readdir(dir)).some((name) => name.startsWith("trapline-job-")), "scratch folder removed");
+    assert.deepEqual((await readdir(dir, { recursive: true })).filter((name) => /trapline-(job|results|reports|workbook)-/.test(name)), [], "scratch folders removed");
     assert.ok(lines.some((line) => line.includes(`Job ${id}: 5 images`)), lines.join("\n"));
 
     // A second delivery of the finished job is a no-op: no new attempt, the result untouched.

@@ -20,6 +20,7 @@ import { downloadJobInputs } from "./s3Inputs.ts";
 import { startResultUpload } from "./s3Results.ts";
 import type { TaskProtection } from "./taskProtection.ts";
 import type { HealthBeacon } from "./health.ts";
+import { claimWorkerScratch, defaultScratchParent, type WorkerScratch } from "./scratch.ts";
 
 /** What the worker runs jobs with: the model already open, and its names for the reports. */
 export interface WorkerOptions {
@@ -31,7 +32,10 @@ export interface WorkerOptions {
   s3: S3Client;
   model: OpenModel;
   log?: (line: string) => void;
-  /** Parent folder of each job's scratch folder (default: the system's temp folder). */
+  /**
+   * Where this worker makes its own scratch folder, which holds every job's downloads and spools
+   * (default $TMPDIR/trapline-worker). At start it removes the folders of workers that are gone.
+   */
   scratchDir?: string;
   /** Seconds before a failed attempt is retried, by the receive count that failed. */
   retryDelaySeconds?: (receiveCount: number) => number;
@@ -94,6 +98,8 @@ export class QueueWorker {
   #loop: Promise<void> | undefined;
   #deadLetterTimer: NodeJS.Timeout | undefined;
   #lastUnavailableLog = 0;
+  /** This worker's scratch folder, while the loop runs (a job handed back at stop leaves it to the next start). */
+  #scratch: WorkerScratch | undefined;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
@@ -156,6 +162,17 @@ export class QueueWorker {
   }
 
   async #run(): Promise<void> {
+    const scratch = await claimWorkerScratch(this.#options.scratchDir ?? defaultScratchParent());
+    this.#scratch = scratch;
+    if (scratch.cleared.length > 0) this.#log(`Removed the scratch folders of ${scratch.cleared.length} worker${scratch.cleared.length === 1 ? "" : "s"} that stopped without clearing up.`);
+    try {
+      await this.#takeJobs();
+    } finally {
+      await scratch.release();
+    }
+  }
+
+  async #takeJobs(): Promise<void> {
     const { queue, config } = this.#options;
     while (!this.#stopping) {
       let message: ReceivedMessage | undefined;
@@ -299,7 +316,7 @@ export class QueueWorker {
       bucket: config.BUCKET,
       // The job's zips together unpack to no more than one job may upload.
       limits: { maxJobUnpackedBytes: config.MAX_TOTAL_BYTES },
-      ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}),
+      scratchDir: this.#scratch!.dir,
     });
     this.#options.health?.progressed();
     try {
@@ -321,6 +338,7 @@ export class QueueWorker {
             ...(job.options.sortedView ? { sortedView: true } : {}),
             ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
             total,
+            scratchDir: this.#scratch!.dir,
             onProgress: (p) => {
               running.progress = p;
               progress.update(p);

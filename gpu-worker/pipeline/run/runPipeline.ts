@@ -43,6 +43,8 @@ export interface PipelineOptions {
   eventGapSeconds?: number;
   /** Camtrap DP export settings: the cameras' UTC offset, coordinates for cameras without GPS. */
   camtrapDp?: CamtrapOptions;
+  /** Parent of the run's temporary folders (result spool, reports; default: the system's temp folder). */
+  scratchDir?: string;
 }
 
 export interface PipelineProgress {
@@ -122,7 +124,7 @@ export async function runPipeline(
   };
 
   const zip = new ResultsZip(output);
-  const spool = await ResultSpool.create();
+  const spool = await ResultSpool.create(options.scratchDir);
   const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
 
   const prepare = async (item: InputItem): Promise<PreparedItem> => {
@@ -227,11 +229,11 @@ export async function runPipeline(
 }
 
 async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo, options: PipelineOptions): Promise<ResultTotals> {
-  const scratch = await mkdtemp(join(tmpdir(), "trapline-reports-"));
+  const scratch = await mkdtemp(join(options.scratchDir ?? tmpdir(), "trapline-reports-"));
   try {
     const grouping = await groupEvents(spool.sorted(), run, options.eventGapSeconds !== undefined ? { gapSeconds: options.eventGapSeconds } : {});
     const workbookPath = join(scratch, "results.xlsx");
-    const totals = await writeWorkbook(withEvents(spool.sorted(), grouping), run, workbookPath, { events: grouping.events });
+    const totals = await writeWorkbook(withEvents(spool.sorted(), grouping), run, workbookPath, { events: grouping.events, scratchDir: scratch });
     await zip.addFile("results.xlsx", workbookPath);
     const json = new PassThrough();
     const written = writeDetectionsJson(
