@@ -41,14 +41,18 @@ export function ftypHeic(): Buffer {
 
 const EXIF_ITEM_ID = 1;
 
-/** A HEIF whose only item is EXIF with `spec`'s tags (no picture: decoders refuse it, EXIF readers do not). */
-export function heifWithExif(spec: ExifSpec): Buffer {
+/**
+ * A HEIF whose only item is EXIF with `spec`'s tags (no picture: decoders refuse it, EXIF
+ * readers do not). `freeBytes` puts a "free" box of that many zero bytes between ftyp and meta,
+ * as writers that reserve room for later edits do.
+ */
+export function heifWithExif(spec: ExifSpec, options: { freeBytes?: number } = {}): Buffer {
   const tiffWithHeader = exifApp1Segment(spec).subarray(4); // "Exif\0\0" + TIFF
   const exifItem = Buffer.concat([u32(6), tiffWithHeader]); // offset of the TIFF header past "Exif\0\0"
   const hdlr = fullBox("hdlr", 0, u32(0), Buffer.from("pict", "latin1"), Buffer.alloc(12), Buffer.from([0]));
   const infe = fullBox("infe", 2, u16(EXIF_ITEM_ID), u16(0), Buffer.from("Exif", "latin1"), Buffer.from([0]));
   const iinf = fullBox("iinf", 0, u16(1), infe);
-  const ftyp = ftypHeic();
+  const ftyp = options.freeBytes === undefined ? ftypHeic() : Buffer.concat([ftypHeic(), box("free", Buffer.alloc(options.freeBytes))]);
   // iloc v0: offset and length are 4 bytes each, no base offset; the extent offset is absolute,
   // so it is patched once the sizes before mdat's content are known.
   const ilocFor = (extentOffset: number) =>
