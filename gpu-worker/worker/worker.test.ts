@@ -21,7 +21,7 @@ import { until } from "../../test/helpers/until.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
-import { damagedIsoMediaFiles } from "../../test/helpers/isoMedia.ts";
+import { damagedIsoMediaFiles, damagedTiffFiles } from "../../test/helpers/isoMedia.ts";
 import { photo } from "../../test/e2e/photos.ts";
 import { Detector } from "../pipeline/detector/detector.ts";
 import { JobQueue } from "./queue.ts";
@@ -310,10 +310,10 @@ test("the job's options reach the pipeline: a sorted view when asked for", async
   }
 });
 
-test("issue 9's 32-byte HEIF does not freeze the worker: the job ends done with a row saying why, the heartbeat file following it", async () => {
-  const poison = damagedIsoMediaFiles()["zero-length-box.heic"]!;
+test("issue 9's 32-byte HEIF and other damaged HEIF and TIFF files do not freeze the worker: the job ends done with a row for each, the heartbeat file following it", async () => {
+  const damaged = { ...damagedIsoMediaFiles(), ...damagedTiffFiles() };
   const big = await photo({ left: 100, top: 100, width: 200, height: 200 }, { width: 2000, height: 1500 });
-  const files: Record<string, Buffer> = { "cam1/poison.heic": poison };
+  const files: Record<string, Buffer> = Object.fromEntries(Object.entries(damaged).map(([name, bytes]) => [`cam1/${name}`, bytes]));
   for (let i = 0; i < 6; i++) files[`cam1/IMG_${String(i).padStart(4, "0")}.JPG`] = big;
   const id = await queuedJob(files);
   const health = new HealthBeacon(join(dir, "health.json"), { intervalMs: 50 });
@@ -324,9 +324,10 @@ test("issue 9's 32-byte HEIF does not freeze the worker: the job ends done with 
   try {
     await until("the heartbeat to show the job", async () => (await heartbeat()).job?.id === id);
     const job = await jobIn(id, "done");
-    assert.deepEqual([job.result?.images, job.result?.failed], [7, 1]);
+    const count = Object.keys(damaged).length;
+    assert.deepEqual([job.result?.images, job.result?.failed], [count + 6, count]);
     const json = JSON.parse((await readResult(id)).get("detections.json")!.toString()) as { images: Array<{ file: string; failure?: string }> };
-    assert.match(json.images.find((image) => image.file === "cam1/poison.heic")?.failure ?? "", /\S/);
+    for (const name of Object.keys(damaged)) assert.match(json.images.find((image) => image.file === `cam1/${name}`)?.failure ?? "", /\S/, name);
     assert.equal(json.images.filter((image) => image.failure === undefined).length, 6);
     await until("the heartbeat to show no job", async () => (await heartbeat()).job === undefined);
     assert.equal((await checkHealthFile(health.path)).healthy, true);

@@ -41,6 +41,7 @@ export class ExifThreads {
   readonly #size: number;
   readonly #deadlineMs: number;
   readonly #threads = new Set<Thread>();
+  /** Files waiting for a thread; callers bound it (the pipeline reads at most two batches ahead). */
   readonly #queue: Job[] = [];
   #nextId = 0;
   #closed = false;
