@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { IgnoreStrategy } from "aws-cdk-lib";
+import { WORKER_HEALTH_COMMAND } from "../infra/gpuWorker.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const require = createRequire(import.meta.url);
@@ -71,6 +72,11 @@ describe("gpu-worker/Dockerfile", () => {
     assert.ok(!["root", "0"].includes(users.at(-1)!.split(":")[0]!));
     const health = steps.find((s) => s.keyword === "HEALTHCHECK");
     assert.ok(health && /\bCMD\b/.test(health.args));
+    // The same check as the ECS task's, and the worker's heartbeat script is in the image.
+    assert.equal(health.args.split(/\bCMD\s+/)[1], WORKER_HEALTH_COMMAND);
+    const script = /node \/app\/(\S+)/.exec(WORKER_HEALTH_COMMAND)?.[1];
+    assert.ok(script && existsSync(join(root, script)), `${script} exists`);
+    assert.ok(steps.some((s) => s.keyword === "COPY" && script.startsWith(s.args.split(/\s+/)[0]!)), `${script} is copied into the image`);
     const cmd = steps.filter((s) => s.keyword === "CMD").at(-1);
     assert.deepEqual(JSON.parse(cmd?.args ?? "null"), ["node", "gpu-worker/worker/main.ts"]);
     assert.ok(existsSync(join(root, "gpu-worker", "worker", "main.ts")));
@@ -91,9 +97,9 @@ describe(".dockerignore", () => {
     }
   });
 
-  it("keeps everything the worker and the model fetch import", () => {
+  it("keeps everything the worker, its health check and the model fetch import", () => {
     const seen = new Set<string>();
-    const pending = ["gpu-worker/worker/main.ts", "models/fetchCli.ts"];
+    const pending = ["gpu-worker/worker/main.ts", "gpu-worker/worker/healthCheck.ts", "models/fetchCli.ts"];
     while (pending.length > 0) {
       const file = pending.pop()!;
       if (seen.has(file)) continue;

@@ -20,6 +20,14 @@ const STOP_TIMEOUT = Duration.seconds(120);
 /** Soft memory reservation: a g4dn/g5/g6.xlarge registers about 15 GiB with ECS. */
 const MEMORY_RESERVATION_MIB = 12 * 1024;
 
+/**
+ * The container's health check, also the image's HEALTHCHECK (gpu-worker/Dockerfile; its test
+ * holds the two equal): the GPU answers (a GPU that has fallen off the bus leaves the worker
+ * alive but useless), and the worker's heartbeat file shows a turning event loop and a job that
+ * moves (gpu-worker/worker/health.ts). An unhealthy task is replaced; its job goes back to the queue.
+ */
+export const WORKER_HEALTH_COMMAND = "nvidia-smi --query-gpu=name --format=csv,noheader > /dev/null && node /app/gpu-worker/worker/healthCheck.ts || exit 1";
+
 export interface GpuWorkerProps {
   vpc: ec2.IVpc;
   /** Where the instances run; they need a route to ECS, ECR and CloudWatch Logs. */
@@ -115,7 +123,7 @@ export class GpuWorker extends Construct {
       environment: { ...props.environment, AWS_REGION: Stack.of(this).region },
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: "worker" }),
       healthCheck: {
-        command: ["CMD-SHELL", "nvidia-smi --query-gpu=name --format=csv,noheader || exit 1"],
+        command: ["CMD-SHELL", WORKER_HEALTH_COMMAND],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(10),
         startPeriod: Duration.seconds(60),

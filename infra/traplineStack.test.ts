@@ -10,6 +10,7 @@ import { App, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { WORKER_HEALTH_COMMAND } from "./gpuWorker.ts";
 import { DEFAULT_SETTINGS, type DeploySettings } from "./settings.ts";
 import { MAX_RECEIVES, TraplineStack, VISIBILITY_SECONDS } from "./traplineStack.ts";
 
@@ -248,7 +249,7 @@ describe("Trapline stack (default settings)", () => {
     const [container] = taskDefinition.Properties.ContainerDefinitions as Json[];
     assert.deepEqual(container!.ResourceRequirements, [{ Type: "GPU", Value: "1" }]);
     assert.equal(container!.StopTimeout, 120);
-    assert.ok(container!.HealthCheck, "ECS runs the image's GPU health check");
+    assert.deepEqual((container!.HealthCheck as { Command: string[] }).Command, ["CMD-SHELL", WORKER_HEALTH_COMMAND], "ECS runs the image's health check: GPU and heartbeat");
     const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
     assert.equal(env.VISIBILITY_SECONDS, String(VISIBILITY_SECONDS));
     assert.equal(env.MAX_RECEIVES, String(MAX_RECEIVES));

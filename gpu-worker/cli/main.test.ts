@@ -8,6 +8,7 @@ import { join } from "node:path";
 import ExcelJS from "exceljs";
 import sharp from "sharp";
 import { ascii, jpegWithExif } from "../../test/helpers/exifImages.ts";
+import { damagedIsoMediaFiles, damagedTiffFiles } from "../../test/helpers/isoMedia.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
@@ -17,8 +18,10 @@ const CLI = join(import.meta.dirname, "main.ts");
 let dir: string;
 let model: string;
 
+/** Runs the CLI; a run that has not ended in two minutes is killed and reported as hung. */
 function trapline(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, TRAPLINE_MODELS_DIR: join(dir, "no-weights") } });
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, TRAPLINE_MODELS_DIR: join(dir, "no-weights") } });
+  assert.notEqual(result.signal, "SIGTERM", `trapline ${args.join(" ")} hung and was killed`);
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -184,4 +187,31 @@ test("photos named like the zip's own files (README.txt, sorted/) all come back,
   const several = join(dir, "clashes-several.zip");
   processInto(several, ...["README.txt", "README (2).txt", "sorted", "sorted (2)"].map((name) => join(folder, name)));
   assertEveryOutputNames(await pathsInEveryOutput(several), ["README (2).txt", "README (2) (2).txt", "sorted (2)/x.jpg", "sorted (2) (2)/x.jpg"]);
+});
+
+/** The Images sheet of a results zip: path -> problem text. */
+async function imageRows(entries: Map<string, Buffer>): Promise<Map<string, string>> {
+  const workbook = new ExcelJS.Workbook();
+  await workbook.xlsx.load(entries.get("results.xlsx")! as unknown as ArrayBuffer);
+  const rows = new Map<string, string>();
+  workbook.getWorksheet("Images")!.eachRow((row, index) => {
+    if (index > 1) rows.set(row.getCell(1).text, row.getCell(4).text);
+  });
+  return rows;
+}
+
+test("damaged HEIF and TIFF files (issue 9's 32-byte HEIF first) each get a row, and the run ends", async () => {
+  const folder = join(dir, "hostile");
+  await mkdir(folder);
+  const damaged = { ...damagedIsoMediaFiles(), ...damagedTiffFiles() };
+  for (const [name, bytes] of Object.entries(damaged)) await writeFile(join(folder, name), bytes);
+  await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 50, g: 50, b: 50 } } }).jpeg().toFile(join(folder, "good.jpg"));
+  const out = join(dir, "hostile.zip");
+  const { code, stdout, stderr } = trapline("process", folder, "--out", out, "--model", model, "--provider", "cpu", "--no-progress");
+  assert.equal(code, 0, stderr);
+  const count = Object.keys(damaged).length;
+  assert.match(stdout, new RegExp(`${count + 1} images: .* ${count} failed`));
+  const rows = await imageRows(await readZip(out));
+  for (const name of Object.keys(damaged)) assert.match(rows.get(name) ?? "", /\S/, `${name} has a row with its reason`);
+  assert.equal(rows.get("good.jpg"), "", "the good photo is processed");
 });

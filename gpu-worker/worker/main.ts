@@ -10,6 +10,7 @@ import { openModel, type OpenModel } from "../pipeline/index.ts";
 import { JobQueue } from "./queue.ts";
 import { QueueWorker, type WorkerOptions } from "./worker.ts";
 import { TaskProtection } from "./taskProtection.ts";
+import { HealthBeacon, healthFilePath } from "./health.ts";
 
 /** ECS gives a task 30 s between SIGTERM and SIGKILL by default; keep a little for closing down. */
 export const DEFAULT_GRACE_SECONDS = 25;
@@ -102,6 +103,18 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const grace = graceSeconds();
   const log = (line: string) => console.log(`[worker] ${line}`);
+  // The heartbeat starts first: opening a large model on a GPU takes a while, and the health
+  // check must see a live process meanwhile.
+  const health = new HealthBeacon(healthFilePath());
+  await health.start();
+  try {
+    return await runWorker(config, grace, log, health);
+  } finally {
+    await health.stop();
+  }
+}
+
+async function runWorker(config: Config, grace: number, log: (line: string) => void, health: HealthBeacon): Promise<number> {
   const outcome = await openWorkerModel(config);
   if (!outcome.ok) {
     console.error(outcome.reason);
@@ -113,7 +126,7 @@ async function main(): Promise<number> {
   const store = new JobStore(redis, { retentionDays: config.RETENTION_DAYS });
   try {
     const queues = await openQueues(config, clients, log);
-    const worker = createWorker(config, { clients, store, ...queues }, outcome.model, { log, protection: new TaskProtection() });
+    const worker = createWorker(config, { clients, store, ...queues }, outcome.model, { log, protection: new TaskProtection(), health });
     let signalled = false;
     const onSignal = (signal: string) => {
       if (signalled) return;

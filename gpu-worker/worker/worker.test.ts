@@ -3,12 +3,13 @@
 // poison jobs end failed with a reason and their message in the DLQ, shutdown hands a job back.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import ExcelJS from "exceljs";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
@@ -20,10 +21,12 @@ import { until } from "../../test/helpers/until.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
+import { damagedIsoMediaFiles, damagedTiffFiles } from "../../test/helpers/isoMedia.ts";
 import { photo } from "../../test/e2e/photos.ts";
 import { Detector } from "../pipeline/detector/detector.ts";
 import { JobQueue } from "./queue.ts";
 import { TaskProtection } from "./taskProtection.ts";
+import { checkHealthFile, HealthBeacon, type HealthRecord } from "./health.ts";
 import { QueueWorker, type WorkerOptions } from "./worker.ts";
 
 let dir: string;
@@ -154,7 +157,7 @@ test("a job runs: inputs from S3 (a zip too), results zip to S3, job done, messa
     assert.equal(found?.detections[0]?.category, "1");
     assert.ok(Math.abs((found?.detections[0]?.conf ?? 0) - 0.9) < 0.01, "the painted confidence, give or take JPEG");
     assert.ok(zip.has("results.xlsx") && zip.has("README.txt"));
-    assert.ok(!(await readdir(dir)).some((name) => name.startsWith("trapline-job-")), "scratch folder removed");
+    assert.deepEqual((await readdir(dir, { recursive: true })).filter((name) => /trapline-(job|results|reports|workbook)-/.test(name)), [], "scratch folders removed");
     assert.ok(lines.some((line) => line.includes(`Job ${id}: 5 images`)), lines.join("\n"));
 
     // A second delivery of the finished job is a no-op: no new attempt, the result untouched.
@@ -307,6 +310,71 @@ test("the job's options reach the pipeline: a sorted view when asked for; the up
     const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as { images: { file: string }[] };
     assert.deepEqual(json.images.map((image) => image.file), ["cam1/IMG_0001.JPG", "cam1/IMG_0002.JPG"]);
     assert.match(zip.get("README.txt")!.toString("utf8"), /Paths are the names the files were uploaded with/);
+  } finally {
+    await running.stop(5000);
+    await loop;
+  }
+});
+
+test("issue 9's 32-byte HEIF and other damaged HEIF and TIFF files do not freeze the worker: the job ends done with a row for each, the heartbeat file following it", async () => {
+  const damaged = { ...damagedIsoMediaFiles(), ...damagedTiffFiles() };
+  const big = await photo({ left: 100, top: 100, width: 200, height: 200 }, { width: 2000, height: 1500 });
+  const files: Record<string, Buffer> = Object.fromEntries(Object.entries(damaged).map(([name, bytes]) => [`cam1/${name}`, bytes]));
+  for (let i = 0; i < 6; i++) files[`cam1/IMG_${String(i).padStart(4, "0")}.JPG`] = big;
+  const id = await queuedJob(files);
+  const health = new HealthBeacon(join(dir, "health.json"), { intervalMs: 50 });
+  await health.start();
+  const { worker: running } = worker({ health });
+  const loop = running.start();
+  const heartbeat = async () => JSON.parse(await readFile(health.path, "utf8")) as HealthRecord;
+  try {
+    await until("the heartbeat to show the job", async () => (await heartbeat()).job?.id === id);
+    const job = await jobIn(id, "done");
+    const count = Object.keys(damaged).length;
+    assert.deepEqual([job.result?.images, job.result?.failed], [count + 6, count]);
+    const json = JSON.parse((await readResult(id)).get("detections.json")!.toString()) as { images: Array<{ file: string; failure?: string }> };
+    for (const name of Object.keys(damaged)) assert.match(json.images.find((image) => image.file === `cam1/${name}`)?.failure ?? "", /\S/, name);
+    assert.equal(json.images.filter((image) => image.failure === undefined).length, 6);
+    await until("the heartbeat to show no job", async () => (await heartbeat()).job === undefined);
+    assert.equal((await checkHealthFile(health.path)).healthy, true);
+  } finally {
+    await running.stop(5000);
+    await loop;
+    await health.stop();
+  }
+});
+
+test("a job's zips together unpack to no more than MAX_TOTAL_BYTES; the entries past it are rows with the reason", async () => {
+  const image = await photo();
+  const three = (prefix: string) => zipBytes([1, 2, 3].map((n) => storedEntry(`${prefix}${n}.jpg`, image)));
+  const id = await queuedJob({ "a.zip": three("a"), "b.zip": three("b") });
+  const { worker: running } = worker({ config: { ...aws.config, MAX_TOTAL_BYTES: image.length * 4 } });
+  const loop = running.start();
+  try {
+    const job = await jobIn(id, "done");
+    assert.deepEqual([job.result?.images, job.result?.failed], [6, 2]);
+    const zip = await readResult(id);
+    assert.deepEqual([...zip.keys()].filter((name) => name.endsWith(".jpg")).sort(), ["a/a1.jpg", "a/a2.jpg", "a/a3.jpg", "b/b1.jpg"]);
+  } finally {
+    await running.stop(5000);
+    await loop;
+  }
+});
+
+test("every uploaded file is accounted for: a photo in a dot-folder is processed, an empty zip gets a row", async () => {
+  const id = await queuedJob({ "cam/.also_hidden.jpg": await photo(), "cam/IMG_0001.JPG": await photo(), "empty.zip": zipBytes([]) });
+  const { worker: running } = worker();
+  const loop = running.start();
+  try {
+    const job = await jobIn(id, "done");
+    assert.deepEqual([job.result?.images, job.result?.failed], [3, 1]);
+    const zip = await readResult(id);
+    assert.ok(zip.has("cam/.also_hidden.jpg"), [...zip.keys()].join(", "));
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(zip.get("results.xlsx")! as unknown as ArrayBuffer);
+    const rows: string[] = [];
+    workbook.getWorksheet("Images")!.eachRow((row, index) => void (index > 1 && rows.push(`${row.getCell(1).text}: ${row.getCell(4).text}`)));
+    assert.ok(rows.some((row) => /^empty\.zip: .*empty zip/.test(row)), rows.join("\n"));
   } finally {
     await running.stop(5000);
     await loop;

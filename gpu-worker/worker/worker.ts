@@ -19,6 +19,8 @@ import { LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueu
 import { downloadJobInputs } from "./s3Inputs.ts";
 import { startResultUpload } from "./s3Results.ts";
 import type { TaskProtection } from "./taskProtection.ts";
+import type { HealthBeacon } from "./health.ts";
+import { claimWorkerScratch, defaultScratchParent, type WorkerScratch } from "./scratch.ts";
 
 /** What the worker runs jobs with: the model already open, and its names for the reports. */
 export interface WorkerOptions {
@@ -30,7 +32,10 @@ export interface WorkerOptions {
   s3: S3Client;
   model: OpenModel;
   log?: (line: string) => void;
-  /** Parent folder of each job's scratch folder (default: the system's temp folder). */
+  /**
+   * Where this worker makes its own scratch folder, which holds every job's downloads and spools
+   * (default $TMPDIR/trapline-worker). At start it removes the folders of workers that are gone.
+   */
   scratchDir?: string;
   /** Seconds before a failed attempt is retried, by the receive count that failed. */
   retryDelaySeconds?: (receiveCount: number) => number;
@@ -42,6 +47,8 @@ export interface WorkerOptions {
   unavailableBackoffMs?: number;
   /** ECS task scale-in protection while a job is held (a no-op outside ECS). */
   protection?: TaskProtection;
+  /** The heartbeat file the container's health check reads: told when a job starts, moves and ends. */
+  health?: HealthBeacon;
 }
 
 /**
@@ -91,6 +98,8 @@ export class QueueWorker {
   #loop: Promise<void> | undefined;
   #deadLetterTimer: NodeJS.Timeout | undefined;
   #lastUnavailableLog = 0;
+  /** This worker's scratch folder, while the loop runs (a job handed back at stop leaves it to the next start). */
+  #scratch: WorkerScratch | undefined;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
@@ -153,6 +162,17 @@ export class QueueWorker {
   }
 
   async #run(): Promise<void> {
+    const scratch = await claimWorkerScratch(this.#options.scratchDir ?? defaultScratchParent());
+    this.#scratch = scratch;
+    if (scratch.cleared.length > 0) this.#log(`Removed the scratch folders of ${scratch.cleared.length} worker${scratch.cleared.length === 1 ? "" : "s"} that stopped without clearing up.`);
+    try {
+      await this.#takeJobs();
+    } finally {
+      await scratch.release();
+    }
+  }
+
+  async #takeJobs(): Promise<void> {
     const { queue, config } = this.#options;
     while (!this.#stopping) {
       let message: ReceivedMessage | undefined;
@@ -199,12 +219,14 @@ export class QueueWorker {
     );
     running.heartbeat = heartbeat;
     const stopProtecting = this.#protectWhileRunning(running.jobId);
+    this.#options.health?.jobStarted(running.jobId);
     let outcome: Outcome;
     try {
       outcome = await this.#handleJob(running, message.job.jobId);
     } catch (error) {
       outcome = error instanceof ShuttingDown ? { settle: "retry", delaySeconds: 0 } : await this.#attemptFailed(running, error);
     } finally {
+      this.#options.health?.jobEnded();
       await heartbeat.stop();
     }
     try {
@@ -275,6 +297,8 @@ export class QueueWorker {
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         if (this.#stopping) throw new ShuttingDown();
+        // Waiting out an outage is on purpose, not a stuck job.
+        this.#options.health?.progressed();
         this.#unavailable(`${error.message}; the job waits until Redis is back.`);
         await sleep(this.#options.unavailableBackoffMs ?? UNAVAILABLE_BACKOFF_MS);
       }
@@ -288,7 +312,13 @@ export class QueueWorker {
     const files = await this.#withStore(() => store.getFiles(jobId));
     if (!files) throw new Error("the job's file list is missing");
     this.#log(`Job ${jobId}: downloading ${files.length} uploaded file${files.length === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
-    const inputs = await downloadJobInputs(s3, files, { bucket: config.BUCKET, ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}) });
+    const inputs = await downloadJobInputs(s3, files, {
+      bucket: config.BUCKET,
+      // The job's zips together unpack to no more than one job may upload.
+      limits: { maxJobUnpackedBytes: config.MAX_TOTAL_BYTES },
+      scratchDir: this.#scratch!.dir,
+    });
+    this.#options.health?.progressed();
     try {
       const total = inputs.items.length;
       const progress = new ProgressThrottle<PipelineProgress>((p) => store.setProgress(jobId, p.processed, total).then(() => {}), {
@@ -309,9 +339,11 @@ export class QueueWorker {
             ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
             pathRoot: inputs.root,
             total,
+            scratchDir: this.#scratch!.dir,
             onProgress: (p) => {
               running.progress = p;
               progress.update(p);
+              this.#options.health?.progressed();
             },
           }),
           upload.failed,

@@ -7,7 +7,7 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -119,6 +119,11 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
     });
     worker.child.kill("SIGKILL");
     await once(worker.child, "exit");
+    // A hard kill leaves the attempt's scratch behind: its own folder, holding the job's inputs.
+    const scratchParent = join(stack.dir, "trapline-worker");
+    const deadFolder = (await readdir(scratchParent)).find((name) => name.startsWith(`${worker.child.pid}-`));
+    assert.ok(deadFolder, `the killed worker's scratch folder is under ${scratchParent}`);
+    assert.ok((await readdir(join(scratchParent, deadFolder))).some((name) => name.startsWith("trapline-job-")));
 
     // The message is still in flight under the dead worker's receipt. Rather than wait out the
     // 30 s visibility timeout, fast-forward it: what SQS does when the timeout ends.
@@ -127,6 +132,7 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
     await stack.clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: stack.queueUrl, ReceiptHandle: inflight[0]!.receiptHandle, VisibilityTimeout: 0 }));
 
     worker = spawnWorker();
+    await until("the new worker to clear the dead one's scratch", async () => !(await readdir(scratchParent)).includes(deadFolder));
     const done = await waitForStatus(stack.url, jobId, "done", 60_000);
     assert.equal(done.result?.images, 30);
     const job = await stack.store.get(jobId);
@@ -143,6 +149,8 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
     const [code] = (await once(worker.child, "exit")) as [number | null];
     assert.equal(code, 0, worker.output());
     assert.match(worker.output(), /SIGTERM: no new jobs will be taken/);
+    assert.match(worker.output(), /Removed the scratch folders of 1 worker that stopped without clearing up/);
+    assert.deepEqual((await readdir(scratchParent)).filter((name) => /^\d+-/.test(name)), [], "a worker that stops cleanly leaves no folder");
   } finally {
     if (worker.child.exitCode === null) worker.child.kill("SIGKILL");
     await stack.close();

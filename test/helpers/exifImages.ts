@@ -161,3 +161,31 @@ function writeUInt(buffer: Buffer, offset: number, width: 2 | 4, value: number, 
   } else if (littleEndian) buffer.writeUInt32LE(value, offset);
   else buffer.writeUInt32BE(value, offset);
 }
+
+/**
+ * A small WebP whose EXIF chunk holds `exif` as given (WebP container spec: RIFF chunks, "EXIF"
+ * after the image data, flagged in VP8X). sharp hands such a chunk back unchecked as its EXIF.
+ */
+export async function webpWithExifChunk(exif: Buffer): Promise<Buffer> {
+  const webp = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 40, g: 80, b: 120 } } })
+    .withExif({ IFD0: { Make: "placeholder" } })
+    .webp()
+    .toBuffer();
+  const chunks: Buffer[] = [];
+  for (let offset = 12; offset + 8 <= webp.length; ) {
+    const size = webp.readUInt32LE(offset + 4);
+    const whole = webp.subarray(offset, offset + 8 + size + (size % 2));
+    if (whole.toString("latin1", 0, 4) !== "EXIF") chunks.push(whole);
+    offset += whole.length;
+  }
+  const exifChunk = Buffer.alloc(8 + exif.length + (exif.length % 2));
+  exifChunk.write("EXIF", 0, "latin1");
+  exifChunk.writeUInt32LE(exif.length, 4);
+  exif.copy(exifChunk, 8);
+  const body = Buffer.concat([...chunks, exifChunk]);
+  const header = Buffer.alloc(12);
+  header.write("RIFF", 0, "latin1");
+  header.writeUInt32LE(4 + body.length, 4);
+  header.write("WEBP", 8, "latin1");
+  return Buffer.concat([header, body]);
+}

@@ -30,6 +30,11 @@ export interface HandZipEntry {
   flags: number;
   /** Unix mode in the high 16 bits, as Info-ZIP writes it. */
   externalAttributes: number;
+  /**
+   * Write only a central directory record, pointing at the local header of the entry at this
+   * index (plus `intoData` bytes): entries that share or overlap their bytes, as zip bombs do.
+   */
+  pointsAt?: { entry: number; intoData?: number };
 }
 
 export function storedEntry(name: string | Buffer, content: Buffer, overrides: Partial<HandZipEntry> = {}): HandZipEntry {
@@ -69,8 +74,17 @@ export function zipBytes(entries: HandZipEntry[], options: ZipBytesOptions = {})
   const localParts: Buffer[] = [];
   const centralParts: Buffer[] = [];
   let offset = 0;
+  const localOffsets: number[] = [];
   for (const entry of entries) {
     const name = typeof entry.name === "string" ? Buffer.from(entry.name, "utf8") : entry.name;
+    if (entry.pointsAt) {
+      const target = localOffsets[entry.pointsAt.entry];
+      if (target === undefined) throw new Error(`pointsAt names entry ${entry.pointsAt.entry}, which has no local header before it`);
+      localOffsets.push(target + (entry.pointsAt.intoData ?? 0));
+      centralParts.push(centralRecord(entry, name, localOffsets.at(-1)!));
+      continue;
+    }
+    localOffsets.push(offset);
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_FILE_HEADER_SIGNATURE, 0);
@@ -86,26 +100,7 @@ export function zipBytes(entries: HandZipEntry[], options: ZipBytesOptions = {})
     local.writeUInt16LE(0, 28);
     localParts.push(local, name, entry.data);
 
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(CENTRAL_DIRECTORY_SIGNATURE, 0);
-    central.writeUInt16LE(MADE_BY_UNIX | VERSION_NEEDED, 4);
-    central.writeUInt16LE(VERSION_NEEDED, 6);
-    central.writeUInt16LE(entry.flags, 8);
-    central.writeUInt16LE(entry.method, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(entry.crc32, 16);
-    central.writeUInt32LE(entry.compressedSize, 20);
-    central.writeUInt32LE(entry.uncompressedSize, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt16LE(0, 30); // extra field length
-    central.writeUInt16LE(0, 32); // comment length
-    central.writeUInt16LE(0, 34); // disk number
-    central.writeUInt16LE(0, 36); // internal attributes
-    central.writeUInt32LE(entry.externalAttributes >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centralParts.push(central, name);
-
+    centralParts.push(centralRecord(entry, name, offset));
     offset += local.length + name.length + entry.data.length;
   }
   const centralDirectory = Buffer.concat(centralParts);
@@ -120,4 +115,26 @@ export function zipBytes(entries: HandZipEntry[], options: ZipBytesOptions = {})
   end.writeUInt32LE(offset, 16);
   end.writeUInt16LE(0, 20); // comment length
   return Buffer.concat([...localParts, centralDirectory, end]);
+}
+
+function centralRecord(entry: HandZipEntry, name: Buffer, localHeaderOffset: number): Buffer {
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(CENTRAL_DIRECTORY_SIGNATURE, 0);
+  central.writeUInt16LE(MADE_BY_UNIX | VERSION_NEEDED, 4);
+  central.writeUInt16LE(VERSION_NEEDED, 6);
+  central.writeUInt16LE(entry.flags, 8);
+  central.writeUInt16LE(entry.method, 10);
+  central.writeUInt16LE(DOS_TIME, 12);
+  central.writeUInt16LE(DOS_DATE, 14);
+  central.writeUInt32LE(entry.crc32, 16);
+  central.writeUInt32LE(entry.compressedSize, 20);
+  central.writeUInt32LE(entry.uncompressedSize, 24);
+  central.writeUInt16LE(name.length, 28);
+  central.writeUInt16LE(0, 30); // extra field length
+  central.writeUInt16LE(0, 32); // comment length
+  central.writeUInt16LE(0, 34); // disk number
+  central.writeUInt16LE(0, 36); // internal attributes
+  central.writeUInt32LE(entry.externalAttributes >>> 0, 38);
+  central.writeUInt32LE(localHeaderOffset, 42);
+  return Buffer.concat([central, name]);
 }

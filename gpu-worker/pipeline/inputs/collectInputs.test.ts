@@ -175,6 +175,44 @@ describe("collectInputs", () => {
     assert.deepEqual(shape(items), [["rejected", "IMG_0010.JPG"]]);
     assert.match(reasonAt(items, "IMG_0010.JPG"), /^is \d+(\.\d)? KiB, more than the 4 KiB allowed for one image$/);
   });
+
+  test("the zips of one call share one unpacking budget: each under its own cap, together over the job's", async () => {
+    const image = await photo("#123456");
+    const four = zipBytes(["a", "b", "c", "d"].map((name) => storedEntry(`${name}.jpg`, image)));
+    const first = await put("budget/one.zip", four);
+    const second = await put("budget/two.zip", four);
+    const limits = { maxZipUnpackedBytes: image.length * 4, maxJobUnpackedBytes: image.length * 6 };
+    const { items } = await planInputs([first, second], limits);
+    assert.deepEqual(
+      shape(items),
+      [
+        ...["a", "b", "c", "d"].map((name) => ["image", `one/${name}.jpg`]),
+        ["image", "two/a.jpg"],
+        ["image", "two/b.jpg"],
+        ["rejected", "two/c.jpg"],
+        ["rejected", "two/d.jpg"],
+      ],
+    );
+    assert.match(reasonAt(items, "two/c.jpg"), /zips of this job already unpack to .* one job may hold/);
+  });
+
+  test("every file is accounted for: a photo in a dot-folder is processed, an empty zip is a row; only OS junk goes unlisted", async () => {
+    const image = await photo("#336699");
+    await put("uploads/cam/.also_hidden.jpg", image);
+    await put("uploads/cam/.DS_Store", Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
+    await put("uploads/cam/._IMG_0001.JPG", Buffer.from([0, 5, 0x16, 7, 0, 2, 0, 0]));
+    await put("uploads/.hidden-folder/IMG_0002.JPG", image);
+    await put("uploads/empty.zip", zipBytes([]));
+    await put("uploads/.also_hidden.jpg", image);
+    const { items } = await planInputs(["cam", ".hidden-folder", "empty.zip", ".also_hidden.jpg"].map((name) => join(root, "uploads", name)));
+    assert.deepEqual(shape(items), [
+      ["image", "cam/.also_hidden.jpg"],
+      ["image", ".hidden-folder/IMG_0002.JPG"],
+      ["rejected", "empty.zip"],
+      ["image", ".also_hidden.jpg"],
+    ]);
+    assert.match(reasonAt(items, "empty.zip"), /empty zip/);
+  });
 });
 
 describe("paths start from what the user chose", () => {

@@ -7,7 +7,7 @@ import type { Dirent, Stats } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import type { InputItem } from "../types.ts";
 import { ZipPaths, type PathRoot } from "../zipLayout.ts";
-import { formatBytes, resolveInputLimits } from "./limits.ts";
+import { formatBytes, resolveInputLimits, UnpackBudget } from "./limits.ts";
 import type { InputLimits } from "./limits.ts";
 import { isOsJunk } from "./osJunk.ts";
 import { toSafeRelativePath } from "../../../core/safePath.ts";
@@ -59,9 +59,9 @@ function under(folder: string, name: string): string {
 }
 
 /** A zip's entries, inside `folder`; problems with the zip as a whole are rows at `zipPath`. */
-async function* expandZip(filePath: string, zipPath: string, folder: string, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* expandZip(filePath: string, zipPath: string, folder: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   try {
-    for await (const entry of readZipEntries(filePath, limits)) {
+    for await (const entry of readZipEntries(filePath, limits, budget)) {
       if (entry.kind === "rejected") {
         yield { kind: "rejected", path: entry.path === undefined ? zipPath : under(folder, entry.path), reason: entry.reason };
         continue;
@@ -107,9 +107,9 @@ function imageFile(filePath: string, path: string, size: number): InputItem {
 }
 
 /** One file found in a folder, at `relativePath` (already safe): an image, a zip to expand, or a rejection. */
-async function* collectFile(filePath: string, relativePath: string, stats: Stats, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* collectFile(filePath: string, relativePath: string, stats: Stats, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   const file = await classifyFile(filePath, relativePath, stats, limits);
-  if (file.kind === "zip") yield* expandZip(filePath, relativePath, zipFolderPath(relativePath), limits);
+  if (file.kind === "zip") yield* expandZip(filePath, relativePath, zipFolderPath(relativePath), limits, budget);
   else if (file.kind === "image") yield imageFile(filePath, relativePath, stats.size);
   else yield { kind: "rejected", path: relativePath, reason: file.reason };
 }
@@ -123,7 +123,7 @@ function byName(a: Dirent, b: Dirent): number {
  * A folder's files, recursively, under `relativePath` ("" when the folder is the top of the
  * results); problems with the folder itself are rows at `shownAs`.
  */
-async function* walkFolder(folderPath: string, relativePath: string, shownAs: string, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* walkFolder(folderPath: string, relativePath: string, shownAs: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   let children: Dirent[];
   try {
     children = await readdir(folderPath, { withFileTypes: true });
@@ -140,7 +140,7 @@ async function* walkFolder(folderPath: string, relativePath: string, shownAs: st
       continue;
     }
     if (child.isDirectory()) {
-      yield* walkFolder(childPath, safe.path, safe.path, limits);
+      yield* walkFolder(childPath, safe.path, safe.path, limits, budget);
       continue;
     }
     let stats: Stats;
@@ -154,7 +154,7 @@ async function* walkFolder(folderPath: string, relativePath: string, shownAs: st
       // Only a link can get here: following links to folders risks loops and leaving the folder.
       yield { kind: "rejected", path: safe.path, reason: "is a link to a folder; links to folders are not followed" };
     } else if (stats.isFile()) {
-      yield* collectFile(childPath, safe.path, stats, limits);
+      yield* collectFile(childPath, safe.path, stats, limits, budget);
     } else {
       yield { kind: "rejected", path: safe.path, reason: "is not a regular file" };
     }
@@ -191,15 +191,15 @@ async function openArgument(argument: string, limits: InputLimits): Promise<Argu
  * name. One of several, it keeps its own name as the first path component (a zip's without
  * ".zip"), with " (2)" when an earlier argument has that name.
  */
-async function* collectArgument(argument: Argument, alone: boolean, names: ZipPaths, limits: InputLimits): AsyncGenerator<InputItem> {
+async function* collectArgument(argument: Argument, alone: boolean, names: ZipPaths, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   if (argument.kind === "rejected") {
     yield argument;
   } else if (argument.kind === "folder") {
     const folder = alone ? "" : names.claimInputName(argument.name, false);
-    yield* walkFolder(argument.absolute, folder, folder || argument.name, limits);
+    yield* walkFolder(argument.absolute, folder, folder || argument.name, limits, budget);
   } else if (argument.kind === "zip") {
     const folder = alone ? "" : names.claimInputName(zipFolderPath(argument.name), false);
-    yield* expandZip(argument.absolute, argument.name, folder, limits);
+    yield* expandZip(argument.absolute, argument.name, folder, limits, budget);
   } else {
     yield imageFile(argument.absolute, alone ? argument.name : names.claimInputName(argument.name, true), argument.size);
   }
@@ -214,9 +214,11 @@ async function* collectArgument(argument: Argument, alone: boolean, names: ZipPa
 export async function* collectInputs(paths: string[], limits?: Partial<InputLimits>): AsyncGenerator<InputItem> {
   const resolvedLimits = resolveInputLimits(limits);
   const names = new ZipPaths();
+  // One budget for every zip of the call: a job's zips together unpack to at most maxJobUnpackedBytes.
+  const budget = new UnpackBudget(resolvedLimits.maxJobUnpackedBytes);
   for (const path of paths) {
     const argument = await openArgument(path, resolvedLimits);
-    for await (const item of collectArgument(argument, paths.length === 1, names, resolvedLimits)) {
+    for await (const item of collectArgument(argument, paths.length === 1, names, resolvedLimits, budget)) {
       if (item.kind === "image") {
         const claimed = names.claim(item.source.path);
         yield claimed === item.source.path ? item : { kind: "image", source: { ...item.source, path: claimed } };

@@ -13,6 +13,12 @@ export interface InputLimits {
   ratioCheckAboveBytes: number;
   /** Most bytes one zip may unpack to, summed over the entries that would be read. */
   maxZipUnpackedBytes: number;
+  /**
+   * Most bytes all the zips of one job (one collectInputs call) may unpack to together: many
+   * zips each under maxZipUnpackedBytes must not add up to a bomb. The worker sets it to what
+   * one job may upload (MAX_TOTAL_BYTES).
+   */
+  maxJobUnpackedBytes: number;
   /** Most entries one zip may hold (a full 512 GB SD card of photos is well under this). */
   maxZipEntries: number;
 }
@@ -22,6 +28,7 @@ export const DEFAULT_INPUT_LIMITS: Readonly<InputLimits> = {
   maxCompressionRatio: 200,
   ratioCheckAboveBytes: 1 * MiB,
   maxZipUnpackedBytes: 20 * GiB,
+  maxJobUnpackedBytes: 100 * GiB,
   maxZipEntries: 200_000,
 };
 
@@ -40,4 +47,21 @@ export function formatBytes(bytes: number): string {
     if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
   }
   return bytes === 1 ? "1 byte" : `${bytes} bytes`;
+}
+
+/** What the zips of one job have unpacked so far, against maxJobUnpackedBytes. */
+export class UnpackBudget {
+  #used = 0;
+  readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Takes `bytes` from the budget; false (and nothing taken) when they do not fit. */
+  take(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
 }

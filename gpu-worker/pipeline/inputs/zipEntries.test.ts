@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { deflatedEntry, directoryEntry, storedEntry, symlinkEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
 import { resolveInputLimits } from "./limits.ts";
 import type { InputLimits } from "./limits.ts";
-import { NESTED_ZIP_REASON, readZipEntries, ZipReadError } from "./zipEntries.ts";
+import { EMPTY_ZIP_REASON, NESTED_ZIP_REASON, readZipEntries, ZipReadError } from "./zipEntries.ts";
 import type { ZipEntryItem } from "./zipEntries.ts";
 
 // Enough of each format for sniffing; zipEntries never decodes pixels.
@@ -247,5 +247,67 @@ describe("readZipEntries", () => {
     const items = await listEntries(await writeZip(whole));
     assert.equal(items.length, 1);
     readable(rejectedReason(items, "a.jpg"), "damaged or truncated");
+  });
+
+  test("300 entries over one stored JPEG (issue 9): the first is listed, every other is rejected naming it", async () => {
+    const photo = Buffer.concat([JPEG, Buffer.alloc(4000, 7)]);
+    const entries = [storedEntry("IMG_0001.JPG", photo)];
+    for (let i = 2; i <= 300; i++) entries.push(storedEntry(`IMG_${String(i).padStart(4, "0")}.JPG`, photo, { pointsAt: { entry: 0 } }));
+    const items = await listEntries(await writeZip(zipBytes(entries)));
+    assert.equal(items.length, 300);
+    assert.deepEqual(summarise(items.filter((item) => item.kind === "image")), [{ kind: "image", path: "IMG_0001.JPG", size: photo.length }]);
+    readable(rejectedReason(items, "IMG_0300.JPG"), "also those of \"IMG_0001.JPG\"", "only the first is kept");
+  });
+
+  test("an entry whose bytes start inside another's data is rejected too; zips whose entries follow each other are not", async () => {
+    const inner = zipBytes([storedEntry("inner.jpg", JPEG)]).subarray(0, 30 + "inner.jpg".length + JPEG.length); // a local header and its data
+    const outer = Buffer.concat([JPEG, inner]);
+    const items = await listEntries(
+      await writeZip(
+        zipBytes([
+          storedEntry("outer.jpg", outer),
+          storedEntry("inner.jpg", JPEG, { pointsAt: { entry: 0, intoData: 30 + "outer.jpg".length + JPEG.length } }),
+          storedEntry("after.jpg", JPEG),
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      items.map((item) => [item.kind, item.path]),
+      [
+        ["image", "outer.jpg"],
+        ["rejected", "inner.jpg"],
+        ["image", "after.jpg"],
+      ],
+    );
+    readable(rejectedReason(items, "inner.jpg"), "\"outer.jpg\"");
+  });
+
+  test("a photo in a hidden folder is listed like any other; only the named OS junk is skipped", async () => {
+    const items = await listEntries(
+      await writeZip(
+        zipBytes([
+          storedEntry("cam/.also_hidden.jpg", JPEG),
+          storedEntry(".cam2/IMG_0001.JPG", JPEG),
+          storedEntry("cam/._IMG_0001.JPG", Buffer.from("apple double")),
+          storedEntry(".Trash-1000/files/old.jpg", JPEG),
+          storedEntry("System Volume Information/WPSettings.dat", Buffer.from("settings")),
+        ]),
+      ),
+    );
+    assert.deepEqual(summarise(items), [
+      { kind: "image", path: "cam/.also_hidden.jpg", size: JPEG.length },
+      { kind: "image", path: ".cam2/IMG_0001.JPG", size: JPEG.length },
+    ]);
+  });
+
+  test("an empty zip, or one of only folders and OS junk, is one row saying so", async () => {
+    const empty = await listEntries(await writeZip(zipBytes([])));
+    assert.deepEqual(empty, [{ kind: "rejected", reason: EMPTY_ZIP_REASON }]);
+    const foldersOnly = await listEntries(await writeZip(zipBytes([directoryEntry("DCIM/"), storedEntry("__MACOSX/._a.jpg", JPEG)])));
+    assert.equal(foldersOnly.length, 1);
+    assert.ok(foldersOnly[0]?.kind === "rejected" && foldersOnly[0].path === undefined);
+    readable(foldersOnly[0].reason, "only folders and system files");
+    const withRejections = await listEntries(await writeZip(zipBytes([storedEntry("notes.txt", Buffer.from("hello, this is text"))])));
+    assert.deepEqual(withRejections.map((item) => [item.kind, item.path]), [["rejected", "notes.txt"]], "a zip whose entries have rows needs no extra one");
   });
 });

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import sharp from "sharp";
 import { parseCameraDateTime, readImageMetadata } from "./exif.ts";
-import { ascii, byte, jpegWithExif, rational, short } from "../../../test/helpers/exifImages.ts";
+import { ascii, byte, jpegWithExif, rational, short, webpWithExifChunk } from "../../../test/helpers/exifImages.ts";
+import { damagedIsoMediaFiles, damagedTiffFiles, heifWithExif } from "../../../test/helpers/isoMedia.ts";
 
 // Tag codes (EXIF 2.32, tables 4, 7 and 14).
 const ORIENTATION = 0x0112;
@@ -248,4 +249,28 @@ test("a JPEG cut short inside or just after its EXIF block does not throw and ke
   const headerless = await readImageMetadata(jpeg.subarray(0, app1End + 10));
   assert.equal(headerless.dateTime?.text, "2013:06:14 07:00:00");
   assert.match(headerless.error ?? "", /Could not read the image size/);
+});
+
+test("damaged HEIF box chains and TIFF streams come back with an error at once: none reaches a loop", async () => {
+  for (const [name, bytes] of Object.entries({ ...damagedIsoMediaFiles(), ...damagedTiffFiles() })) {
+    const started = performance.now();
+    const metadata = await readImageMetadata(bytes);
+    assert.equal(typeof metadata.error, "string", name);
+    assert.ok(performance.now() - started < 2_000, `${name} answered without waiting for a deadline`);
+  }
+});
+
+test("a well-formed HEIF's EXIF is read (on the metadata thread) as a JPEG's is", async () => {
+  const spec = { ifd0: { [DATE_TIME]: ascii("2013:06:14 07:01:02"), 0x010f: ascii("Apple"), 0x0110: ascii("iPhone 15") } };
+  const metadata = await readImageMetadata(heifWithExif(spec));
+  assert.deepEqual([metadata.make, metadata.model, metadata.dateTime?.text], ["Apple", "iPhone 15", "2013:06:14 07:01:02"]);
+});
+
+test("a WebP whose EXIF chunk holds a looping HEIF box chain gives its size, without a loop or a long wait", async () => {
+  const webp = await webpWithExifChunk(damagedIsoMediaFiles()["zero-length-box.heic"]!);
+  const started = performance.now();
+  const metadata = await readImageMetadata(webp);
+  assert.ok(performance.now() - started < 2_000, "the box check answered, not the deadline");
+  assert.deepEqual([metadata.width, metadata.height], [16, 16]);
+  assert.match(metadata.error ?? "", /box .* claims size 0/);
 });

@@ -1,63 +1,27 @@
 // Camera metadata of one image: when and where it was taken, by which camera, and its size
-// as displayed. exifr reads the EXIF tags, sharp reads the pixel size (EXIF's own
-// ExifImageWidth is often stale after editing). Never throws: problems go into `error`.
+// as displayed. exifr reads the EXIF tags on a metadata thread with a deadline (exifThreads.ts),
+// sharp reads the pixel size (EXIF's own ExifImageWidth is often stale after editing). Never
+// throws: problems go into `error`.
 
-import exifr from "exifr";
 import sharp from "sharp";
 import type { CameraDateTime, ImageMetadata } from "../types.ts";
+import { EXIF, GPS, IFD0, type ExifTags } from "./exifTags.ts";
+import { sharedExifThreads, type ExifThreads } from "./exifThreads.ts";
+import { isoBoxProblem } from "./isoBoxes.ts";
 import { readCameraTrapMakerNote } from "./makerNotes/index.ts";
 import { wallClockDate } from "./wallClock.ts";
 
-// Tag codes from the EXIF 2.32 spec (CIPA DC-008), tables 4, 7 and 14. Picking by code lets
-// exifr stop once it has these and skip every other tag, UserComment included. MakerNote comes
-// as raw bytes: camera traps keep their own fields there (see makerNotes/).
-const IFD0 = { make: 0x010f, model: 0x0110, orientation: 0x0112, dateTime: 0x0132, cameraSerialNumber: 0xc62f };
-const EXIF = { dateTimeOriginal: 0x9003, dateTimeDigitized: 0x9004, makerNote: 0x927c, bodySerialNumber: 0xa431 };
-const GPS = { latitudeRef: 0x01, latitude: 0x02, longitudeRef: 0x03, longitude: 0x04, altitudeRef: 0x05, altitude: 0x06 };
-
-// Raw values, numeric keys, one object per IFD: we want the text the camera wrote, not
-// exifr's Dates (which it builds in the server's time zone). XMP, ICC, IPTC, JFIF and the
-// thumbnail IFD are never parsed, nor is the maker note by exifr. One constant object, because exifr caches
-// its parsed form by identity.
-const EXIFR_OPTIONS = {
-  ifd0: { pick: Object.values(IFD0) },
-  exif: { pick: Object.values(EXIF) },
-  gps: { pick: Object.values(GPS) },
-  ifd1: false,
-  interop: false,
-  makerNote: false,
-  userComment: false,
-  xmp: false,
-  icc: false,
-  iptc: false,
-  jfif: false,
-  ihdr: false,
-  translateKeys: false,
-  translateValues: false,
-  reviveValues: false,
-  mergeOutput: false,
-};
-
-type RawIfd = Record<number, unknown>;
-interface RawExif {
-  ifd0?: RawIfd;
-  exif?: RawIfd;
-  gps?: RawIfd;
-  /** Where exifr puts a picked MakerNote when outputs are not merged. */
-  makerNote?: unknown;
-  errors?: string[];
-}
-
 /** Reads camera metadata from an image's bytes. Never throws; see `ImageMetadata.error`. */
-export async function readImageMetadata(bytes: Buffer): Promise<ImageMetadata> {
+export async function readImageMetadata(bytes: Buffer, threads: ExifThreads = sharedExifThreads()): Promise<ImageMetadata> {
   if (bytes.length === 0) return { error: "The file is empty (0 bytes)." };
 
   const problems: string[] = [];
-  // sharp works on its own thread while exifr parses here.
+  // sharp and exifr each work on their own threads.
   const header = readImageHeader(bytes);
-  const tags = await readExifTags(bytes, header);
+  const tags = await readExifTags(bytes, header, threads);
   const image = await header;
   if (!image.ok && !tags.ok) {
+    if (tags.timedOut) return { error: `Not a readable image: the file ${tags.reason}.` };
     return { error: "Not a readable image: the file is damaged or not a JPEG, PNG, TIFF, WebP or other supported format." };
   }
   if (!image.ok) problems.push(`Could not read the image size (${image.reason}).`);
@@ -143,30 +107,30 @@ async function readImageHeader(bytes: Buffer): Promise<ImageHeader> {
   }
 }
 
-type ExifTags = { ok: true; raw: RawExif } | { ok: false; reason: string };
-
 /**
  * exifr reads JPEG, TIFF, PNG and HEIC directly. Where it cannot (WebP, GIF; AVIF, whose EXIF
  * item it misreads), sharp has already pulled out the EXIF block, if any: a TIFF stream after
- * an "Exif\0\0" header, which exifr can read instead.
+ * an "Exif\0\0" header, which exifr can read instead. An ISO base media file whose boxes exifr
+ * would loop on is never handed to it.
  */
-async function readExifTags(bytes: Buffer, header: Promise<ImageHeader>): Promise<ExifTags> {
-  const direct = await parseExif(bytes);
+async function readExifTags(bytes: Buffer, header: Promise<ImageHeader>, threads: ExifThreads): Promise<ExifTags> {
+  const direct = await parseExif(bytes, threads);
   if (direct.ok && direct.raw.errors === undefined) return direct;
   const image = await header;
   if (!image.ok) return direct;
-  if (image.exif === undefined) return direct.ok ? direct : { ok: true, raw: {} };
+  // A file that kept exifr past its deadline says so, even when sharp found no EXIF either.
+  if (image.exif === undefined) return direct.ok || direct.timedOut ? direct : { ok: true, raw: {} };
   const hasExifHeader = image.exif.subarray(0, 6).toString("latin1") === "Exif\0\0";
-  const fromSharp = await parseExif(hasExifHeader ? image.exif.subarray(6) : image.exif);
-  return fromSharp.ok && fromSharp.raw.errors === undefined ? fromSharp : direct;
+  const fromSharp = await parseExif(hasExifHeader ? image.exif.subarray(6) : image.exif, threads);
+  if (fromSharp.ok && fromSharp.raw.errors === undefined) return fromSharp;
+  // Where exifr cannot read the file itself (WebP), what it said of the EXIF block is the news.
+  return direct.ok ? direct : fromSharp;
 }
 
-async function parseExif(bytes: Buffer): Promise<ExifTags> {
-  try {
-    return { ok: true, raw: ((await exifr.parse(bytes, EXIFR_OPTIONS)) ?? {}) as RawExif };
-  } catch (error) {
-    return { ok: false, reason: messageOf(error) };
-  }
+/** exifr on a metadata thread, unless the bytes are an ISO box chain it would loop on (isoBoxes.ts). */
+function parseExif(bytes: Buffer, threads: ExifThreads): Promise<ExifTags> {
+  const boxProblem = isoBoxProblem(bytes);
+  return boxProblem ? Promise.resolve({ ok: false, reason: boxProblem }) : threads.parse(bytes);
 }
 
 function validOrientation(value: unknown): number | undefined {

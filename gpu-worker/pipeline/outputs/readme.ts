@@ -266,9 +266,14 @@ function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
     `Times are the cameras' clock times written with the UTC offset ${offset}` +
       (camtrap.utcOffset ? " given when processing." : ", because camera clocks carry no zone: if your cameras ran on another zone, process again with that offset (trapline --utc-offset) or correct it before publishing.") +
       " File paths are relative to the top of this zip.",
+    "Text that starts with =, +, - or @ (a folder or camera name, say) is written behind an apostrophe, so a " +
+      "spreadsheet opening the CSVs shows it as text instead of running it as a formula; file paths are kept exact.",
     "Before publishing, edit datapackage.json: the project title, sampling design and contributors are placeholders.",
   ];
   if (camtrap.withoutTime > 0) blocks.push(`${plural(camtrap.withoutTime, "processed photo")} had no capture time and are not in the package.`);
+  if (camtrap.unnameable > 0) {
+    blocks.push(`Not in the package: ${plural(camtrap.unnameable, "processed photo")} whose path Camtrap DP cannot name (it starts with "." or "~", or holds "..").`);
+  }
   if (camtrap.withoutCoordinates.length > 0) {
     blocks.push(
       `These cameras' photos carry no GPS, so their deployments have no coordinates, which Camtrap DP requires: ${camtrap.withoutCoordinates.join(", ")}. ` +

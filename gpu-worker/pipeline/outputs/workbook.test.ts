@@ -344,3 +344,15 @@ test("camera-trap columns and an Events sheet: each image names its event", asyn
     "animal",
   ]);
 });
+
+test("formula-like names and EXIF text stay exact text cells, never formulas (the rule in formulaInjection.ts)", async () => {
+  const path = '=HYPERLINK("http://evil.example","x")/+cmd.jpg';
+  const hostile = image(path, { metadata: { make: "=cmd|' /C calc'!A0", model: "@SUM(1+1)", serialNumber: "-2+3", latitude: 1, longitude: 2 } });
+  const { workbook } = await writeAndRead([hostile]);
+  const [row] = rowsOf(workbook.getWorksheet("Images")!);
+  for (const [column, text] of [["path", path], ["folder", '=HYPERLINK("http://evil.example","x")'], ["make", "=cmd|' /C calc'!A0"], ["model", "@SUM(1+1)"], ["serial", "-2+3"]] as const) {
+    assert.equal(row![column]!.type, ExcelJS.ValueType.String, column);
+    assert.equal(row![column]!.value, text, column);
+  }
+  assert.equal(row!.map!.type, ExcelJS.ValueType.Formula, "the map link is the one formula, built from numbers");
+});

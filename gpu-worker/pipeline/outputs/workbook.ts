@@ -6,6 +6,9 @@
 // in memory until it is finished. The images are therefore read once: Images rows go
 // straight out, Detections rows are spooled to a temporary file meanwhile and written once
 // Images is closed, and Summary (a few hundred rows at most) comes last from small maps.
+//
+// Text from the user's files goes into typed string cells, which spreadsheets never run as
+// formulas, so it keeps its exact value (the rule for every table: formulaInjection.ts).
 
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -44,6 +47,8 @@ export interface WorkbookOptions {
   maxRowsPerSheet?: number;
   /** Events (bursts) to list on an Events sheet; images name theirs in `ImageResult.event`. */
   events?: readonly CameraEvent[];
+  /** Parent of the detections spool's folder (default: the system's temp folder). */
+  scratchDir?: string;
 }
 
 type Worksheet = ExcelJS.Worksheet;
@@ -73,7 +78,7 @@ export async function writeWorkbook(
   const ownStream = typeof out === "string" ? createWriteStream(out) : undefined;
   let spool: DetectionSpool | undefined;
   try {
-    spool = await DetectionSpool.create();
+    spool = await DetectionSpool.create(options.scratchDir);
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
       // exceljs types the option as a bare Stream; it pipes into it and waits for "finish".
       stream: (ownStream ?? out) as unknown as Stream,
@@ -420,8 +425,8 @@ class DetectionSpool {
     this.stream = createWriteStream(this.file);
   }
 
-  static async create(): Promise<DetectionSpool> {
-    return new DetectionSpool(await mkdtemp(join(tmpdir(), "trapline-workbook-")));
+  static async create(parent = tmpdir()): Promise<DetectionSpool> {
+    return new DetectionSpool(await mkdtemp(join(parent, "trapline-workbook-")));
   }
 
   async add(image: ImageResult): Promise<void> {

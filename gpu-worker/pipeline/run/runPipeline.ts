@@ -46,6 +46,8 @@ export interface PipelineOptions {
   camtrapDp?: CamtrapOptions;
   /** What the inputs' paths start from (InputPlan.root), for README.txt. */
   pathRoot?: PathRoot;
+  /** Parent of the run's temporary folders (result spool, reports; default: the system's temp folder). */
+  scratchDir?: string;
 }
 
 export interface PipelineProgress {
@@ -106,7 +108,7 @@ export async function runPipeline(
   };
 
   const zip = new ResultsZip(output);
-  const spool = await ResultSpool.create();
+  const spool = await ResultSpool.create(options.scratchDir);
   const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
 
   // Inputs from collectInputs already hold their zip paths (claiming them again changes
@@ -215,11 +217,11 @@ export async function runPipeline(
 }
 
 async function writeReports(zip: ResultsZip, spool: ResultSpool, run: RunInfo, options: PipelineOptions): Promise<ResultTotals> {
-  const scratch = await mkdtemp(join(tmpdir(), "trapline-reports-"));
+  const scratch = await mkdtemp(join(options.scratchDir ?? tmpdir(), "trapline-reports-"));
   try {
     const grouping = await groupEvents(spool.sorted(), run, options.eventGapSeconds !== undefined ? { gapSeconds: options.eventGapSeconds } : {});
     const workbookPath = join(scratch, RESULTS_WORKBOOK);
-    const totals = await writeWorkbook(withEvents(spool.sorted(), grouping), run, workbookPath, { events: grouping.events });
+    const totals = await writeWorkbook(withEvents(spool.sorted(), grouping), run, workbookPath, { events: grouping.events, scratchDir: scratch });
     await zip.addFile(RESULTS_WORKBOOK, workbookPath);
     const json = new PassThrough();
     const written = writeDetectionsJson(

@@ -75,7 +75,7 @@ async function table(target: string, name: string): Promise<Array<Record<string,
 test("a package from detector results is valid against the Camtrap DP 1.0.2 profile and table schemas", async () => {
   const { summary } = await writePackage(dir);
   assert.deepEqual(await validateCamtrapPackage(dir), []);
-  assert.deepEqual(summary, { media: 4, withoutTime: 1, withoutCoordinates: [] });
+  assert.deepEqual(summary, { media: 4, withoutTime: 1, unnameable: 0, withoutCoordinates: [] });
 
   const deployments = await table(dir, "deployments");
   assert.deepEqual(
@@ -157,4 +157,44 @@ test("timestamps: the camera's wall clock with the chosen offset; offsets are ch
   assert.equal(withOffset(clock("2020:03:16 10:00:00").wallClock, "-05:30"), "2020-03-16T10:00:00-05:30");
   assert.equal(checkUtcOffset("+14:00"), "+14:00");
   assert.throws(() => checkUtcOffset("2"), /\+HH:MM/);
+});
+
+test("formula-like text from names and EXIF is written as text, paths stay exact, and the package stays valid", async () => {
+  const hostile: ImageResult[] = [
+    image('=HYPERLINK("http://evil.example","x")/IMG_0001.JPG', "2020:03:16 10:00:00", [{ category: "1", conf: 0.9, bbox: [0.1, 0.1, 0.2, 0.2] }], {
+      make: "@SUM(1+1)",
+      model: "=cmd|' /C calc'!A0",
+    }),
+    image("+cmd.jpg", "2020:03:16 11:00:00", [], { serialNumber: "-2+3" }),
+  ];
+  const target = await mkdtemp(join(dir, "formulas-"));
+  const grouping = await groupEvents(hostile, run);
+  await writeCamtrapPackage(toDir(target), () => hostile, grouping, run, { location: { latitude: -2.5, longitude: 34.9 } });
+  assert.deepEqual(await validateCamtrapPackage(target), [], "keys changed the same way in every table still reference each other");
+
+  for (const name of ["deployments", "media", "observations"]) {
+    for (const row of await table(target, name)) {
+      for (const [column, value] of Object.entries(row)) {
+        if (column === "filePath" || /^-?\d/.test(value)) continue; // numbers and timestamps are not text
+        assert.doesNotMatch(value, /^[=+\-@]/, `${name}.csv ${column}: ${value}`);
+      }
+    }
+  }
+  const media = await table(target, "media");
+  assert.deepEqual(media.map((row) => row.filePath), ['=HYPERLINK("http://evil.example","x")/IMG_0001.JPG', "+cmd.jpg"], "paths locate the photos: exact");
+  assert.deepEqual(media.map((row) => row.fileName), ["IMG_0001.JPG", "'+cmd.jpg"]);
+  const deployments = await table(target, "deployments");
+  assert.ok(deployments.some((row) => row.cameraModel === "'@SUM(1+1) =cmd|' /C calc'!A0"), JSON.stringify(deployments));
+  assert.ok(deployments.some((row) => row.deploymentID === "'-2+3" && row.cameraID === "'-2+3"), JSON.stringify(deployments));
+  assert.ok(deployments.some((row) => row.locationName === `'=HYPERLINK("http://evil.example","x")`), JSON.stringify(deployments));
+});
+
+test("photos whose paths Camtrap DP cannot name (a hidden top folder) are left out and counted; the package stays valid", async () => {
+  const hidden = [image(".cam2/IMG_0001.JPG", "2020:03:16 10:00:00"), image("cam..1/IMG_0002.JPG", "2020:03:16 10:00:05"), image("cam3/IMG_0003.JPG", "2020:03:16 10:00:09")];
+  const target = await mkdtemp(join(dir, "hidden-"));
+  const summary = await writeCamtrapPackage(toDir(target), () => hidden, await groupEvents(hidden, run), run, { location: { latitude: -2.5, longitude: 34.9 } });
+  assert.deepEqual([summary.media, summary.unnameable], [1, 2]);
+  assert.deepEqual(await validateCamtrapPackage(target), []);
+  const descriptor = JSON.parse(await readFile(join(target, "datapackage.json"), "utf8")) as { description: string };
+  assert.match(descriptor.description, /2 processed images have paths Camtrap DP cannot name/);
 });

@@ -12,6 +12,7 @@ import type { EventGrouping, CameraSummary } from "../../events/events.ts";
 import { cameraOf, captureTimeOf } from "../../events/events.ts";
 import type { Detection, ImageResult, RunInfo } from "../../types.ts";
 import { isDrawn } from "../../categories.ts";
+import { inertCsvText } from "../formulaInjection.ts";
 import { calendarDate, DEFAULT_UTC_OFFSET, utcInstant, withOffset } from "./timestamps.ts";
 
 export const CAMTRAP_DP_VERSION = "1.0.2";
@@ -71,6 +72,8 @@ export interface PackageSummary {
   media: number;
   /** Processed images left out because no clock in the file gave a capture time. */
   withoutTime: number;
+  /** Processed images left out because Camtrap DP cannot name their path (see nameableInPackage). */
+  unnameable: number;
   /** Deployments with neither GPS nor a location given: the package needs coordinates before publishing. */
   withoutCoordinates: string[];
 }
@@ -96,8 +99,9 @@ export async function writeCamtrapPackage(
 
   let media = 0;
   let withoutTime = 0;
+  let unnameable = 0;
   await writeCsv(sink, "media", async (write) => {
-    for await (const record of mediaRecords(results(), () => withoutTime++)) {
+    for await (const record of mediaRecords(results(), (why) => (why === "time" ? withoutTime++ : unnameable++))) {
       media++;
       await write(mediaRow(record, offset));
     }
@@ -133,19 +137,31 @@ export async function writeCamtrapPackage(
     }
   });
 
-  const descriptor = packageDescriptor(cameras, grouping, run, options, { media, withoutTime, withoutCoordinates });
+  const descriptor = packageDescriptor(cameras, grouping, run, options, { media, withoutTime, unnameable, withoutCoordinates });
   await sink("datapackage.json", Buffer.from(`${JSON.stringify(descriptor, null, 2)}\n`));
-  return { media, withoutTime, withoutCoordinates };
+  return { media, withoutTime, unnameable, withoutCoordinates };
 }
 
-/** Processed images with a capture time, numbered in the order the results come. */
-async function* mediaRecords(results: AsyncIterable<ImageResult> | Iterable<ImageResult>, onWithoutTime?: () => void): AsyncGenerator<MediaRecord> {
+/**
+ * Camtrap DP's media.filePath pattern: no leading ".", "/" or "~", and no "..". A photo in a
+ * hidden folder at the top (".cam2/IMG_0001.JPG") is processed, but the package cannot list it.
+ */
+function nameableInPackage(path: string): boolean {
+  return !/^[./~]/.test(path) && !path.includes("..");
+}
+
+/** Processed images with a capture time and a path the package can name, numbered in the order the results come. */
+async function* mediaRecords(results: AsyncIterable<ImageResult> | Iterable<ImageResult>, onLeftOut?: (why: "time" | "path") => void): AsyncGenerator<MediaRecord> {
   let n = 0;
   for await (const image of results) {
     if (image.status !== "ok") continue;
+    if (!nameableInPackage(image.path)) {
+      onLeftOut?.("path");
+      continue;
+    }
     const timestamp = captureTimeOf(image.metadata);
     if (timestamp === undefined) {
-      onWithoutTime?.();
+      onLeftOut?.("time");
       continue;
     }
     n++;
@@ -218,8 +234,23 @@ function classifier(run: RunInfo): string {
   return `MegaDetector ${run.modelId ?? run.detector} (Trapline)`;
 }
 
+/**
+ * Columns whose text is kept exactly, formula-like or not (see ../formulaInjection.ts): filePath
+ * locates the photo in the results zip, and a changed path points at no file. Every other text
+ * cell, keys included, goes through inertCsvText; a key changes the same way in every table
+ * (deploymentID, eventID), so the references between the tables still hold.
+ */
+const EXACT_TEXT_COLUMNS = new Set(["filePath"]);
+
 async function writeCsv(sink: PackageSink, table: TableName, produce: (write: (row: Row) => Promise<void>) => Promise<void>): Promise<void> {
-  const csv = stringify({ header: true, columns: COLUMNS[table], cast: { boolean: (value) => String(value) } });
+  const csv = stringify({
+    header: true,
+    columns: COLUMNS[table],
+    cast: {
+      boolean: (value) => String(value),
+      string: (value, context) => (EXACT_TEXT_COLUMNS.has(String(context.column)) ? value : inertCsvText(value)),
+    },
+  });
   const out = new PassThrough();
   csv.pipe(out);
   const consumed = sink(`${table}.csv`, out);
@@ -249,6 +280,7 @@ function packageDescriptor(cameras: CameraSummary[], grouping: EventGrouping, ru
     "Timestamps are the cameras' clock times with the UTC offset given when processing" +
       ` (${options.utcOffset ?? DEFAULT_UTC_OFFSET}); file paths are relative to the top of the results zip.`,
     summary.withoutTime > 0 ? `${summary.withoutTime} processed images had no capture time and are not listed.` : "",
+    summary.unnameable > 0 ? `${summary.unnameable} processed images have paths Camtrap DP cannot name (starting with "." or "~", or holding "..") and are not listed.` : "",
     summary.withoutCoordinates.length > 0 ? `Deployments without coordinates (add them before publishing): ${summary.withoutCoordinates.join(", ")}.` : "",
   ].filter(Boolean);
   return {
