@@ -1,5 +1,5 @@
 // GET /api/jobs/<id>: where the job stands. GET /api/jobs/<id>/download: 302 to a fresh
-// presigned GET of the result (404 until the job is done).
+// presigned GET of the result (404 until the job is done, 410 once its result is gone).
 import { Hono } from "hono";
 import { ApiError } from "../errors.ts";
 import { findJob } from "../jobView.ts";
@@ -13,7 +13,9 @@ export function statusRoutes(deps: AppDeps): Hono {
       return c.json(view, 200, { "Cache-Control": "no-store" });
     })
     .get("/api/jobs/:id/download", async (c) => {
-      const { view } = await findJob(deps, c.req.param("id"));
+      // Storage is asked every time: a redirect to a missing object shows the browser raw S3 XML.
+      const { view } = await findJob(deps, c.req.param("id"), { verifyResult: true });
+      if (view.status === "expired") throw new ApiError(410, "job_expired", view.error ?? "This job's photos and results have been deleted. Upload the photos again to redo it.");
       if (!view.downloadUrl) {
         throw new ApiError(404, "not_ready", `The results are not ready: the job is ${view.status}.${view.status === "failed" && view.error ? ` ${view.error}` : ""}`);
       }
