@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -54,6 +54,40 @@ test("objects, queues and messages (in flight with their deadline, receive count
       );
       assert.equal(again.Messages?.[0]?.Body, heldBody);
       assert.equal(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "2");
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a message given back (visibility 0) is received again at once, its receive count kept, and after a restart too", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "trapline-emulator-"));
+  const folders: EmulatorFolders = { sqs: join(dir, "sqs"), s3: join(dir, "s3") };
+  const receive = (aws: ReturnType<typeof clientsFor>, QueueUrl: string) =>
+    aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 300, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }));
+  try {
+    const first = await startEmulator(folders);
+    try {
+      const aws = clientsFor(first.endpoint);
+      const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: "q" }));
+      await aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "job" }));
+      const taken = await receive(aws, QueueUrl!);
+      await aws.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: taken.Messages![0]!.ReceiptHandle, VisibilityTimeout: 0 }));
+      const again = await receive(aws, QueueUrl!);
+      assert.equal(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "2");
+      await aws.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: again.Messages[0].ReceiptHandle, VisibilityTimeout: 0 }));
+    } finally {
+      await first.close();
+    }
+    const second = await startEmulator(folders);
+    try {
+      const aws = clientsFor(second.endpoint);
+      const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: "q" }));
+      const afterRestart = await receive(aws, QueueUrl!);
+      assert.equal(afterRestart.Messages?.[0]?.Body, "job", "given back before the stop: waiting, not held for 300 s");
+      assert.equal(afterRestart.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "3");
     } finally {
       await second.close();
     }

@@ -12,6 +12,8 @@
 // persistence classes are fauxqs's own, loaded from its dist folder since the package does not
 // export them by name.
 import { buildApp } from "fauxqs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 
 export interface EmulatorFolders {
   /** fauxqs's SQLite database for queues and messages. */
@@ -78,6 +80,9 @@ export async function startEmulator(folders?: EmulatorFolders): Promise<Emulator
   }
 }
 
+/** The database file PersistenceManager keeps in its folder. */
+const SQS_DATABASE = "fauxqs.db";
+
 // fauxqs's classes, typed through what buildApp's `stores` option declares.
 type Stores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>["stores"]>;
 type QueuePersistence = NonNullable<Stores["sqsStore"]["persistence"]>;
@@ -123,6 +128,13 @@ async function persistentStores(folders: EmulatorFolders): Promise<{ stores: Sto
   const stores: Stores = { sqsStore: new internals.SqsStore(), snsStore: new internals.SnsStore(), s3Store: new internals.S3Store() };
   const queues = new internals.PersistenceManager(folders.sqs);
   const objects = new internals.FileS3Persistence(folders.s3);
+  // fauxqs 2.4.1 writes a message given back (ChangeMessageVisibility to 0) as NULL receive
+  // count, which its schema forbids: the write throws after the message left the in-flight list
+  // and before it reached the ready one, so the message is lost until the next start. This
+  // statement on a second connection to the same database does what was meant, keeping the count.
+  const database = new DatabaseSync(join(folders.sqs, SQS_DATABASE));
+  const markReady = database.prepare("UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?");
+  queues.updateMessageReady = (messageId) => void markReady.run(messageId);
   // Load first, then attach, as startFauxqs does: loading must not write the rows back.
   queues.loadSqsAndSns(stores.sqsStore, stores.snsStore);
   objects.loadS3(stores.s3Store);
@@ -133,6 +145,7 @@ async function persistentStores(folders: EmulatorFolders): Promise<{ stores: Sto
   return {
     stores,
     close() {
+      database.close();
       queues.close();
       objects.close();
     },
