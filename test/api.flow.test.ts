@@ -250,7 +250,7 @@ describe("API: create, upload, submit, status, download", () => {
     await deleteResult(jobId); // retention, or a wiped local data folder
     const status = await api.call("GET", `/api/jobs/${jobId}`);
     assert.equal(status.json.status, "expired");
-    assert.match(String(status.json.error), /no longer stored/);
+    assert.match(JSON.stringify(status.json.error), /no longer stored/);
     assert.equal(status.json.downloadUrl, undefined);
     assert.equal((await api.store.get(jobId))?.status, "expired");
     const download = await api.call("GET", `/api/jobs/${jobId}/download`);

@@ -6,11 +6,9 @@
 // Screenshots land in test-artifacts/ for a person to look at.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -19,9 +17,11 @@ import type { Browser, Page } from "playwright-core";
 import yazl from "yazl";
 import { loadConfig } from "../../core/config.ts";
 import { redisKeys } from "../../core/keys.ts";
-import { startLocalStack, type LocalStack } from "../../functions/local.ts";
+import { startLocalStack, type LocalStack } from "../../devstack/stack.ts";
 import { buildWeb } from "../../web/build.ts";
 import { noiseJpeg, photo } from "../e2e/photos.ts";
+import { spawnNpmStart } from "../e2e/stack.ts";
+import { freePort } from "../helpers/freePort.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 
@@ -47,43 +47,6 @@ function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
     zip.outputStream.on("data", (chunk: Buffer) => chunks.push(chunk));
     zip.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
     zip.outputStream.on("error", reject);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `node functions/local.ts` (what `npm start` runs), resolved once it says where the page is. */
-async function startNpmStart(port: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(ROOT, "functions", "local.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, ...UPLOAD_ENV, MODEL: model, PORT: String(port), PROVIDER: "cpu" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up in 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Trapline is running/.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, url: `http://127.0.0.1:${port}` });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited with ${code}:\n${output}`));
-    });
   });
 }
 
@@ -132,7 +95,8 @@ after(async () => {
 });
 
 test("npm start: a folder, a zip and a large photo are uploaded, processed and downloaded", async () => {
-  const { child, url } = await startNpmStart(await freePort());
+  const npmStart = await spawnNpmStart({ ...UPLOAD_ENV, MODEL: model, PORT: String(await freePort()), PROVIDER: "cpu", TRAPLINE_DATA_DIR: join(work, "npm-start-data") });
+  const url = npmStart.url;
   try {
     const page = await newPage({ width: 1100, height: 900 });
     await page.goto(url);
@@ -172,13 +136,12 @@ test("npm start: a folder, a zip and a large photo are uploaded, processed and d
     assert.ok(names.some((name) => name.endsWith("IMG_0100.JPG")), `the zip's photos are missing: ${names.join(", ")}`);
     await page.context().close();
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
+    await npmStart.stop();
   }
 });
 
 test("a job in progress shows its bar and countdown; a refused upload says so and a retry sends it", async () => {
-  const config = loadConfig({ ...UPLOAD_ENV, MODEL: model });
+  const config = loadConfig({ ...UPLOAD_ENV, MODEL: model, TRAPLINE_DATA_DIR: join(work, "stack-data") });
   const stack: LocalStack = await startLocalStack({ config, port: 0, worker: false, fetchModel: false, redisKeyPrefix: `test:${randomBytes(6).toString("hex")}:`, log: () => {} });
   try {
     const page = await newPage({ width: 390, height: 844 });
