@@ -110,9 +110,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let api: ApiServer;
     try {
       api = await startApiServer(
-        // The emulator's folder may have been emptied while the stack was down: results seen
-        // before this start are looked for again.
-        { config, store, aws, log, ...(emulator ? { storageStartedAt } : {}), ...(staticDir ? { staticDir } : {}) },
+        // Local storage may have lost objects while the stack was down (the data folder emptied,
+        // LocalStack restarted without persistence): results seen before this start are looked for again.
+        { config, store, aws, log, storageStartedAt, ...(staticDir ? { staticDir } : {}) },
         options.port ?? config.PORT,
       );
     } catch (error) {

@@ -1,8 +1,9 @@
 // `npm start` stopped and started under its users, as its real entry (devstack/main.ts) in a child
 // process, on a private redis-server under the real key names: uploads survive a stop between
-// upload and submit, a job cut off by a kill (SIGKILL, no chance to hand its message back)
-// finishes after the next start, positions and ETAs count only live jobs, earlier results still
-// download, and once the data folder is wiped (`npm run reset`) an old job reads `expired`.
+// upload and submit, a job cut off by a kill (SIGKILL, no chance to hand its message back) and
+// then by Ctrl-C (SIGTERM) finishes after the next start, positions and ETAs count only live
+// jobs, earlier results still download, and once the data folder is wiped (`npm run reset`) an
+// old job reads `expired`.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -98,8 +99,16 @@ test("npm start stopped and started: nothing is lost, an interrupted job finishe
   // SQS does not promise order: the one worker may take either job first.
   const waiting = await status(stack.url, behind.jobId);
   if (waiting.status === "queued") assert.equal(waiting.queuePosition, 1);
+  // Ctrl-C while it runs again: the worker hands the message back, and the next start resumes it.
+  await until("the long job to be part-way again", async () => {
+    const view = await status(stack.url, long.jobId);
+    return view.status === "processing" && view.progress.processed >= 2;
+  }, 60_000);
+  assert.equal(await stack.stop(), 0, stack.output());
+  stack = await start();
+  assert.doesNotMatch(stack.output(), /interrupted by the last stop/, "handed back on SIGTERM: nothing held");
   const finished = await waitForStatus(stack.url, long.jobId, "done", 90_000);
-  console.log(`the interrupted job finished ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart`);
+  console.log(`the interrupted job finished ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the first restart`);
   assert.equal(finished.result?.images, 30);
   const zip = await downloadZip(finished.downloadUrl!, dir);
   assert.equal([...zip.keys()].filter((name) => name.startsWith("cam/")).length, 30, "every image, once");
