@@ -31,6 +31,8 @@ export const redisKeys = {
   queue: () => `${REDIS_PREFIX}queue`,
   /** List of recent jobs' images/s, for ETAs. */
   recentRates: () => `${REDIS_PREFIX}stats:rates`,
+  /** String: the data folder of the `npm start` whose embedded storage this Redis's jobs live in (expires unless renewed). */
+  localStackClaim: () => `${REDIS_PREFIX}localstack:claim`,
   /** Counter per client IP or email per hour window, for rate limits. */
   rateLimit: (kind: "ip" | "email", subject: string, window: number) => `${REDIS_PREFIX}rate:${kind}:{${subject}}:${window}`,
 };

@@ -16,6 +16,7 @@ import { startCorsProxy } from "./corsProxy.ts";
 import { DataDirInUseError, openDataDir } from "./dataDir.ts";
 import { startEmulator, type Emulator } from "./emulator.ts";
 import { provision } from "./provision.ts";
+import { claimRedis, RedisClaimedError } from "./redisClaim.ts";
 import { recoverAfterRestart } from "./restartRecovery.ts";
 
 const WEB_DIST = join(import.meta.dirname, "..", "web", "dist");
@@ -87,6 +88,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         throw error instanceof DataDirInUseError ? new StartupError(error.message) : error;
       }
       cleanups.push(() => dataDir.release());
+      try {
+        const claim = await claimRedis(redis, dataDir.root, options.config.REDIS_URL, log);
+        cleanups.push(() => claim.release());
+      } catch (error) {
+        throw error instanceof RedisClaimedError ? new StartupError(error.message) : error;
+      }
       scratchDir = dataDir.scratch;
       // Loopback only: the emulator checks no credentials, so nothing else may reach it.
       const started = await startEmulator({ sqs: dataDir.sqs, s3: dataDir.s3 });

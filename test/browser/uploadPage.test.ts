@@ -11,17 +11,17 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import yazl from "yazl";
 import { loadConfig } from "../../core/config.ts";
-import { redisKeys } from "../../core/keys.ts";
 import { startLocalStack, type LocalStack } from "../../devstack/stack.ts";
 import { buildWeb } from "../../web/build.ts";
 import { noiseJpeg, photo } from "../e2e/photos.ts";
 import { spawnNpmStart } from "../e2e/stack.ts";
 import { freePort } from "../helpers/freePort.ts";
+import { deleteKeysWithPrefix } from "../helpers/redis.ts";
+import { startRedisServer, type RedisServer } from "../helpers/redisServer.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 
@@ -36,7 +36,8 @@ const EMAIL = "ranger@fieldstation.org";
 let browser: Browser;
 let work: string;
 let model: string;
-const jobIds: string[] = [];
+/** npm start's own Redis: it claims the Redis for its data folder and would refuse (or be refused by) a developer's stack. */
+let redisServer: RedisServer;
 
 function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
   const zip = new yazl.ZipFile();
@@ -59,7 +60,6 @@ async function jobIdOf(page: Page): Promise<string> {
   // Page-side code as a string: this file is type-checked as Node code, without DOM globals.
   await page.waitForFunction("/^#\\/jobs\\/[A-Za-z0-9_-]{22}$/.test(location.hash)", undefined, { timeout: 30_000 });
   const jobId = new URL(page.url()).hash.split("/").pop()!;
-  jobIds.push(jobId);
   return jobId;
 }
 
@@ -87,15 +87,20 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  // npm start keeps its jobs under the real key names; remove exactly the ones this test made.
-  const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
-  for (const id of jobIds) await redis.del(redisKeys.job(id), redisKeys.files(id)).then(() => redis.zrem(redisKeys.queue(), id));
-  redis.disconnect();
+  await redisServer?.dispose();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
 test("npm start: a folder, a zip and a large photo are uploaded, processed and downloaded", async () => {
-  const npmStart = await spawnNpmStart({ ...UPLOAD_ENV, MODEL: model, PORT: String(await freePort()), PROVIDER: "cpu", TRAPLINE_DATA_DIR: join(work, "npm-start-data") });
+  redisServer = await startRedisServer();
+  const npmStart = await spawnNpmStart({
+    ...UPLOAD_ENV,
+    MODEL: model,
+    PORT: String(await freePort()),
+    PROVIDER: "cpu",
+    REDIS_URL: redisServer.url,
+    TRAPLINE_DATA_DIR: join(work, "npm-start-data"),
+  });
   const url = npmStart.url;
   try {
     const page = await newPage({ width: 1100, height: 900 });
@@ -142,7 +147,8 @@ test("npm start: a folder, a zip and a large photo are uploaded, processed and d
 
 test("a job in progress shows its bar and countdown; a refused upload says so and a retry sends it", async () => {
   const config = loadConfig({ ...UPLOAD_ENV, MODEL: model, TRAPLINE_DATA_DIR: join(work, "stack-data") });
-  const stack: LocalStack = await startLocalStack({ config, port: 0, worker: false, fetchModel: false, redisKeyPrefix: `test:${randomBytes(6).toString("hex")}:`, log: () => {} });
+  const prefix = `test:${randomBytes(6).toString("hex")}:`;
+  const stack: LocalStack = await startLocalStack({ config, port: 0, worker: false, fetchModel: false, redisKeyPrefix: prefix, log: () => {} });
   try {
     const page = await newPage({ width: 390, height: 844 });
     let refuse = true;
@@ -176,5 +182,6 @@ test("a job in progress shows its bar and countdown; a refused upload says so an
     await page.context().close();
   } finally {
     await stack.stop();
+    await deleteKeysWithPrefix(prefix);
   }
 });

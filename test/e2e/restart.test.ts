@@ -136,10 +136,12 @@ test("npm start stopped and started: nothing is lost, an interrupted job finishe
   assert.equal(await stack.stop(), 0, stack.output());
 });
 
-test("a second npm start on the same data folder is refused, saying what to do", async () => {
+test("a second npm start on the same data folder, or on the same Redis with another folder, is refused, saying what to do", async () => {
   const stack = await start();
   try {
     await assert.rejects(spawnNpmStart({ ...env, PORT: String(await freePort()) }), /Another Trapline stack \(process \d+\) is using .*TRAPLINE_DATA_DIR=/s);
+    // Its recovery would take the first stack's queued jobs for lost and expire them.
+    await assert.rejects(spawnNpmStart({ ...env, PORT: String(await freePort()), TRAPLINE_DATA_DIR: join(dir, "other") }), /Another Trapline stack, with its data in .* uses the Redis/s);
     const refused = await promisify(execFile)(process.execPath, [join(ROOT, "devstack", "reset.ts")], { cwd: ROOT, env: { ...process.env, ...env } }).catch((error: { code: number; stderr: string }) => error);
     assert.equal((refused as { code?: number }).code, 1);
     assert.match((refused as { stderr: string }).stderr, /is using .*Stop it/s);
