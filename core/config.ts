@@ -5,6 +5,9 @@ import { z } from "zod";
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
+/** Each local worker opens its own model (hundreds of MB with MegaDetector): more would only thrash one machine. */
+const MAX_LOCAL_WORKERS = 8;
+
 const number = (fallback: number) => z.coerce.number().finite().default(fallback);
 const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
@@ -61,6 +64,13 @@ export const ConfigSchema = z.object({
   CORS_ORIGIN: z.string().default("*"),
   /** Public base URL of the API, when it differs from the request's own (behind CloudFront). */
   PUBLIC_API_URL: z.string().url().optional(),
+  /**
+   * `npm start` only: the folder where the embedded S3/SQS emulator keeps uploads, results and
+   * queued messages, and the workers their scratch files (relative paths from the working folder).
+   */
+  TRAPLINE_DATA_DIR: z.string().min(1).default(".trapline-data"),
+  /** `npm start` only: queue workers in the process, each with its own model (one machine shows fan-out). */
+  WORKERS: z.coerce.number().int().min(1).max(MAX_LOCAL_WORKERS).default(1),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

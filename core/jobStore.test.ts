@@ -135,6 +135,34 @@ describe("JobStore", () => {
     assert.equal(await store.queueStanding(a.id), null);
   });
 
+  test("positions never count entries no worker will take: an expired record, a job that already ended", async () => {
+    const own = testRedis();
+    const store = new JobStore(own.redis, { retentionDays: 7 });
+    after(async () => own.cleanup());
+    const [gone, ended, live, mine] = [newJob({ fileCount: 50 }), newJob({ fileCount: 40 }), newJob({ fileCount: 3 }), newJob({ fileCount: 1 })];
+    for (const job of [gone, ended, live, mine]) {
+      await store.create(job, files);
+      await store.transition(job.id, ["uploading"], "queued");
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await own.redis.del(redisKeys.job(gone.id)); // its retention ran out
+    // A job that ended while the set missed it (e.g. a crash between the two writes).
+    await store.transition(ended.id, ["queued"], "failed", { error: "x" });
+    await store.enqueue(ended.id, 1);
+    assert.deepEqual(await store.queueStanding(mine.id), { position: 1, imagesAhead: 3 });
+    assert.deepEqual(await store.queuedIds(0, 10), [live.id, mine.id], "the stale entries left the set");
+    assert.deepEqual(await store.queuedIds(1, 1), [mine.id]);
+  });
+
+  test("a done job's result sighting is kept on the record, never on a record that is gone", async () => {
+    const job = newJob({ status: "done" });
+    await store.create(job, files);
+    assert.equal(await store.markResultSeen(job.id, "2026-05-01T00:00:00.000Z"), true);
+    assert.equal((await store.get(job.id))?.resultSeenAt, "2026-05-01T00:00:00.000Z");
+    assert.equal(await store.markResultSeen("no-such-job", "2026-05-01T00:00:00.000Z"), false);
+    assert.equal(await t.redis.exists(redisKeys.job("no-such-job")), 0);
+  });
+
   test("attempts and progress change only records that exist", async () => {
     const job = newJob();
     await store.create(job, files);

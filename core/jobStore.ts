@@ -14,6 +14,8 @@
 //   error                                the user-readable reason; absent unless failed
 //   messageState                         "sending" | "sent" | "unsent": whether the job's SQS
 //                                        message went out (set by the API's submit)
+//   resultSeenAt                         ISO 8601: when storage last confirmed the done job's
+//                                        result exists (set by the API's status read)
 // The planned files are a JSON array of PlannedFile at redisKeys.files(id), read only when needed.
 // Both keys expire after RETENTION_DAYS, with the S3 lifecycle.
 //
@@ -137,6 +139,16 @@ end
 return 1
 `;
 
+// Lua: set fields only on a record that still exists (an expired record must not come back
+// as a fragment without a TTL). KEYS[1] job hash; ARGV field/value pairs. Returns 1 or 0.
+const SET_IF_EXISTS_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 1
+`;
+
 // Lua: HINCRBY on an existing record only. Returns the new value, or false when missing.
 const INCREMENT_IF_EXISTS_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -187,6 +199,8 @@ export interface QueueStanding {
 
 /** Most jobs ahead whose remaining images are summed for an ETA; beyond that the estimate extrapolates. */
 const MAX_JOBS_SUMMED_AHEAD = 100;
+/** Largest page of the queue set one queuedIds() call returns. */
+export const QUEUE_PAGE_MAX = 1_000;
 
 export interface JobStoreOptions {
   retentionDays: number;
@@ -308,24 +322,49 @@ export class JobStore {
     return this.#run(() => this.redis.zrank(redisKeys.queue(), id));
   }
 
-  /** Position plus the images still to do in the jobs ahead, for ETAs; null when not queued. */
+  /**
+   * Position plus the images still to do in the jobs ahead, for ETAs; null when not queued.
+   * Entries ahead that no worker will take (the record expired, or the job already ended) are
+   * dropped from the set as they are met, so they are never counted.
+   */
   async queueStanding(id: string): Promise<QueueStanding | null> {
-    const position = await this.queuePosition(id);
-    if (position === null) return null;
-    if (position === 0) return { position, imagesAhead: 0 };
-    const ahead = await this.#run(() => this.redis.zrange(redisKeys.queue(), "0", String(Math.min(position, MAX_JOBS_SUMMED_AHEAD) - 1)));
+    const rank = await this.queuePosition(id);
+    if (rank === null) return null;
+    if (rank === 0) return { position: 0, imagesAhead: 0 };
+    const ahead = await this.#run(() => this.redis.zrange(redisKeys.queue(), "0", String(Math.min(rank, MAX_JOBS_SUMMED_AHEAD) - 1)));
     // One command per job (not a pipeline): on a cluster each job's hash may sit on another node.
     const remaining = await this.#run(() =>
-      Promise.all(ahead.map((jobId) => this.redis.hmget(redisKeys.job(jobId), "fileCount", "processed", "total"))),
+      Promise.all(ahead.map((jobId) => this.redis.hmget(redisKeys.job(jobId), "status", "fileCount", "processed", "total"))),
     );
     let images = 0;
-    for (const [fileCount, processed, total] of remaining) {
+    let counted = 0;
+    const stale: string[] = [];
+    remaining.forEach(([status, fileCount, processed, total], index) => {
+      if (status !== "queued" && status !== "processing") {
+        stale.push(ahead[index]!);
+        return;
+      }
+      counted++;
       const planned = Number(total) > 0 ? Number(total) : Number(fileCount ?? 0);
       images += Math.max(0, planned - Number(processed ?? 0));
-    }
+    });
+    if (stale.length > 0) await this.#run(() => this.redis.zrem(redisKeys.queue(), ...stale));
+    const position = rank - stale.length;
     // Beyond the jobs summed, assume the rest look like the ones we saw.
-    const imagesAhead = ahead.length < position && ahead.length > 0 ? Math.round((images / ahead.length) * position) : images;
+    const imagesAhead = counted < position && counted > 0 ? Math.round((images / counted) * position) : images;
     return { position, imagesAhead };
+  }
+
+  /** A page of the queue set in queue order: ids from `offset`, at most `count` (≤ QUEUE_PAGE_MAX). */
+  async queuedIds(offset: number, count: number): Promise<string[]> {
+    const size = Math.min(count, QUEUE_PAGE_MAX);
+    return this.#run(() => this.redis.zrange(redisKeys.queue(), String(offset), String(offset + size - 1)));
+  }
+
+  /** Remembers that storage confirmed the job's result at `at` (ISO); false when the record is gone. */
+  async markResultSeen(id: string, at: string): Promise<boolean> {
+    const reply = await this.#run(() => this.redis.eval(SET_IF_EXISTS_SCRIPT, 1, redisKeys.job(id), "resultSeenAt", at));
+    return reply === 1;
   }
 
   /** Remembers one finished job's speed (images per second); the last 20 are kept. */
@@ -406,7 +445,7 @@ export function encodeRecord(job: JobRecord): Record<string, string> {
     total: String(job.progress.total),
     options: JSON.stringify(job.options),
   };
-  for (const field of ["queuedAt", "startedAt", "finishedAt", "error"] as const) {
+  for (const field of ["queuedAt", "startedAt", "finishedAt", "error", "resultSeenAt"] as const) {
     const value = job[field];
     if (value !== undefined) fields[field] = value;
   }
@@ -436,6 +475,7 @@ export function decodeRecord(fields: Record<string, string>): JobRecord | null {
   if (fields.result) job.result = JSON.parse(fields.result) as JobResult;
   if (fields.error) job.error = fields.error;
   if (fields.measuredFromAt) job.measuredFrom = { at: fields.measuredFromAt, processed: Number(fields.measuredFromProcessed ?? 0) };
+  if (fields.resultSeenAt) job.resultSeenAt = fields.resultSeenAt;
   return job;
 }
 

@@ -77,8 +77,10 @@ export interface JobRecord {
   /** SQS receives of this job's message so far. */
   attempts: number;
   result?: JobResult;
-  /** Why the job failed, readable by the user. */
+  /** Why the job failed (or expired), readable by the user. */
   error?: string;
+  /** When storage last confirmed the result exists (the API checks a done job's result once, then trusts this). */
+  resultSeenAt?: string;
 }
 
 /** Job ids: 128 random bits, base64url (22 characters). */

@@ -33,4 +33,6 @@ export const redisKeys = {
   recentRates: () => `${REDIS_PREFIX}stats:rates`,
   /** Counter per subject (client IP, email, job id) per window, for rate limits (core/rateLimit.ts). */
   rateLimit: (kind: string, subject: string, window: number) => `${REDIS_PREFIX}rate:${kind}:{${subject}}:${window}`,
+  /** String: the data folder of the `npm start` whose embedded storage this Redis's jobs live in (expires unless renewed). */
+  localStackClaim: () => `${REDIS_PREFIX}localstack:claim`,
 };

@@ -1,6 +1,7 @@
 // What GET /api/jobs/<id> (and submit) answer: the record as a client sees it, with queue
 // position, ETA and, when done, a fresh download link. A finished job whose Redis record is gone
-// is found by its result in S3, the fallback truth (resultOnlyView).
+// is found by its result in S3, the fallback truth (resultOnlyView); a done job whose result is
+// gone from S3 becomes `expired` rather than offer a link to nothing.
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import type { JobRecord, JobStatus } from "../core/jobs.ts";
 import { JOB_ID_PATTERN } from "../core/jobs.ts";
@@ -86,7 +87,30 @@ export function notFound(id: string): ApiError {
   return new ApiError(404, "not_found", `There is no job ${JSON.stringify(id)}. Finished jobs are kept for a limited time; check the link.`);
 }
 
-export async function viewOf(deps: AppDeps, job: JobRecord): Promise<JobView> {
+export interface ViewOptions {
+  /**
+   * Look for a done job's result in storage even when the record says it was seen there (the
+   * download route: it must never send the browser to a missing object).
+   */
+  verifyResult?: boolean;
+}
+
+/** A done job's result is no longer in storage: what its page says. */
+export function resultGone(retentionDays: number): string {
+  return (
+    `The results of this job are no longer stored: photos and results are kept for ${retentionDays} day${retentionDays === 1 ? "" : "s"} ` +
+    `(on a local stack, its data folder may have been emptied). Upload the photos again to redo the job.`
+  );
+}
+
+export async function viewOf(deps: AppDeps, job: JobRecord, options: ViewOptions = {}): Promise<JobView> {
+  if (job.status === "done" && !(await resultStored(deps, job, options.verifyResult ?? false))) {
+    const expired = await deps.store.transition(job.id, ["done"], "expired", { error: resultGone(deps.config.RETENTION_DAYS) });
+    // Refused: another request expired it first; answer with the record as it now is.
+    const now = expired.ok ? expired.job : await deps.store.get(job.id);
+    if (!now) throw notFound(job.id);
+    return viewOf(deps, now);
+  }
   const view: JobView = {
     jobId: job.id,
     status: job.status,
@@ -119,7 +143,7 @@ export async function viewOf(deps: AppDeps, job: JobRecord): Promise<JobView> {
 
 /** For a job Redis has forgotten: a "done" view rebuilt from its result in S3, or null when there is none. */
 export async function resultOnlyView(deps: AppDeps, id: string): Promise<JobView | null> {
-  const head = await headResult(deps, id);
+  const head = await headObject(deps, resultKey(id));
   if (!head) return null;
   const link = await presignGet(deps.aws.presigner, deps.config.BUCKET, resultKey(id), resultFileName(id), deps.config.PRESIGN_SECONDS);
   const finishedAt = head.lastModified?.toISOString() ?? null;
@@ -145,9 +169,22 @@ export async function resultOnlyView(deps: AppDeps, id: string): Promise<JobView
   };
 }
 
-async function headResult(deps: AppDeps, id: string): Promise<{ bytes: number; lastModified?: Date } | null> {
+/**
+ * Whether a done job's result is in storage. Asked of storage once per record (the answer is kept
+ * on the record), again when `always` or when the storage restarted since (deps.storageStartedAt).
+ */
+async function resultStored(deps: AppDeps, job: JobRecord, always: boolean): Promise<boolean> {
+  const seenAt = job.resultSeenAt ? Date.parse(job.resultSeenAt) : Number.NaN;
+  const trusted = Number.isFinite(seenAt) && seenAt >= (deps.storageStartedAt?.getTime() ?? 0);
+  if (trusted && !always) return true;
+  if (!(await headObject(deps, job.result?.key ?? resultKey(job.id)))) return false;
+  if (!trusted) await deps.store.markResultSeen(job.id, new Date().toISOString());
+  return true;
+}
+
+async function headObject(deps: AppDeps, key: string): Promise<{ bytes: number; lastModified?: Date } | null> {
   try {
-    const head = await deps.aws.s3.send(new HeadObjectCommand({ Bucket: deps.config.BUCKET, Key: resultKey(id) }));
+    const head = await deps.aws.s3.send(new HeadObjectCommand({ Bucket: deps.config.BUCKET, Key: key }));
     return { bytes: head.ContentLength ?? 0, ...(head.LastModified ? { lastModified: head.LastModified } : {}) };
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

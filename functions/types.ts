@@ -17,4 +17,11 @@ export interface AppDeps {
   staticDir?: string;
   /** Where errors and notices go; defaults to console.error. */
   log?: (message: string) => void;
+  /**
+   * When the storage was last started, where it can lose objects while it is down (the local
+   * stack's data folder can be emptied between runs): a done job's result seen before this is
+   * looked for again. Unset (AWS): a result seen once is trusted, since S3 keeps it as long as the
+   * record lives.
+   */
+  storageStartedAt?: Date;
 }

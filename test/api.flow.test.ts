@@ -5,10 +5,11 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { downloadJobInputs } from "../gpu-worker/worker/s3Inputs.ts";
 import { resultKey } from "../core/keys.ts";
 import { redisKeys } from "../core/keys.ts";
+import { startApiServer } from "../functions/node.ts";
 import { MiB, startApiHarness } from "./helpers/apiHarness.ts";
 import type { ApiHarness } from "./helpers/apiHarness.ts";
 
@@ -237,6 +238,85 @@ describe("API: create, upload, submit, status, download", () => {
     const again = await fetch(fallback.json.downloadUrl);
     assert.deepEqual(new Uint8Array(await again.arrayBuffer()), zip);
     assert.equal((await api.call("GET", `/api/jobs/${jobId}/download`)).status, 302);
+  });
+
+  /** A job the worker finished: input, result zip in S3, record done. */
+  async function doneJob(): Promise<string> {
+    const { jobId, uploads } = await createJob([{ name: "x.jpg", size: 5, type: "image/jpeg" }]);
+    await putFile(uploads[0] as PutPlan, bytes(5, 5));
+    await api.call("POST", `/api/jobs/${jobId}/submit`);
+    const zip = bytes(100, 7);
+    await api.aws.clients.s3.send(new PutObjectCommand({ Bucket: api.aws.config.BUCKET, Key: resultKey(jobId), Body: zip }));
+    await api.store.transition(jobId, ["queued"], "processing");
+    const result = { key: resultKey(jobId), bytes: zip.length, images: 1, failed: 0, imagesPerSecond: 2 };
+    assert.ok((await api.store.transition(jobId, ["processing"], "done", { result })).ok);
+    return jobId;
+  }
+
+  async function deleteResult(jobId: string): Promise<void> {
+    await api.aws.clients.s3.send(new DeleteObjectCommand({ Bucket: api.aws.config.BUCKET, Key: resultKey(jobId) }));
+  }
+
+  /** Counts HeadObject calls the API makes (the real call still goes to the emulator). */
+  function countHeads(): { count: number; restore(): void } {
+    const s3 = api.aws.clients.s3;
+    const send = s3.send.bind(s3);
+    const counter = { count: 0, restore: () => (s3.send = send) };
+    s3.send = ((command: unknown, ...rest: unknown[]) => {
+      if (command instanceof HeadObjectCommand) counter.count++;
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof s3.send;
+    return counter;
+  }
+
+  test("a done job whose result is gone reads expired, and its download is a 410, never a redirect to nothing", async () => {
+    const jobId = await doneJob();
+    await deleteResult(jobId); // retention, or a wiped local data folder
+    const status = await api.call("GET", `/api/jobs/${jobId}`);
+    assert.equal(status.json.status, "expired");
+    assert.match(JSON.stringify(status.json.error), /no longer stored/);
+    assert.equal(status.json.downloadUrl, undefined);
+    assert.equal((await api.store.get(jobId))?.status, "expired");
+    const download = await api.call("GET", `/api/jobs/${jobId}/download`);
+    assert.equal(download.status, 410);
+    assert.equal(download.json.error.code, "job_expired");
+    assert.equal(download.headers.get("location"), null);
+  });
+
+  test("storage is asked about a done job's result once per record; the download route asks every time", async () => {
+    const jobId = await doneJob();
+    const heads = countHeads();
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await api.call("GET", `/api/jobs/${jobId}`)).json.status, "done");
+      assert.equal(heads.count, 1);
+      assert.ok((await api.store.get(jobId))?.resultSeenAt);
+
+      await deleteResult(jobId);
+      // The record's word is taken: on AWS the result outlives the record (same retention, written later).
+      assert.equal((await api.call("GET", `/api/jobs/${jobId}`)).json.status, "done");
+      assert.equal(heads.count, 1);
+      const download = await api.call("GET", `/api/jobs/${jobId}/download`);
+      assert.equal(download.status, 410, "the download route looked and found nothing");
+      assert.equal(heads.count, 2);
+      assert.equal((await api.call("GET", `/api/jobs/${jobId}`)).json.status, "expired");
+    } finally {
+      heads.restore();
+    }
+  });
+
+  test("after the storage restarted (a local stack whose folder may have been wiped), results seen before are looked for again", async () => {
+    const kept = await doneJob();
+    const wiped = await doneJob();
+    for (const jobId of [kept, wiped]) assert.equal((await api.call("GET", `/api/jobs/${jobId}`)).json.status, "done");
+    await deleteResult(wiped);
+    const restarted = await startApiServer({ ...api.deps, storageStartedAt: new Date(Date.now() + 1) }, 0);
+    try {
+      const read = async (jobId: string) => (await (await fetch(`${restarted.url}/api/jobs/${jobId}`)).json()) as { status: string };
+      assert.equal((await read(wiped)).status, "expired");
+      assert.equal((await read(kept)).status, "done");
+    } finally {
+      await restarted.close();
+    }
   });
 
   test("unknown and malformed job ids are 404 with the error shape", async () => {

@@ -1,14 +1,14 @@
-// What the browser tests share: Chromium (test/helpers/chromium.ts) driven by playwright-core, `npm start`'s entry
-// (`node functions/local.ts`) as a child process on a free port, and the jobs they made removed
-// from Redis afterwards (npm start keeps jobs under the real key names).
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
+// What the browser tests share: Chromium (test/helpers/chromium.ts) driven by playwright-core, and
+// `npm start`'s entry (`node devstack/main.ts`) as a child process on a free port with its own
+// redis-server and data folder, both removed when it stops.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import type { Browser, Page } from "playwright-core";
-import { redisKeys } from "../../core/keys.ts";
+import { spawnNpmStart } from "../e2e/stack.ts";
 import { launchChromium } from "../helpers/chromium.ts";
+import { freePort } from "../helpers/freePort.ts";
+import { startRedisServer } from "../helpers/redisServer.ts";
 import { buildWeb } from "../../web/build.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -18,8 +18,6 @@ export const MiB = 1024 * 1024;
 /** Small multipart settings: a 7 MiB photo goes up as two parts (S3's minimum part is 5 MiB). */
 export const UPLOAD_ENV = { MULTIPART_THRESHOLD_BYTES: String(6 * MiB), PART_BYTES: String(5 * MiB) };
 export const EMAIL = "ranger@fieldstation.org";
-/** Longest wait for `npm start` to say it is running. */
-const START_TIMEOUT_MS = 30_000;
 
 /** Builds the page, then starts the Chromium test/helpers/chromium.ts chooses. */
 export async function launchBrowser(): Promise<Browser> {
@@ -28,47 +26,34 @@ export async function launchBrowser(): Promise<Browser> {
   return launchChromium();
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+/**
+ * `node devstack/main.ts` (what `npm start` runs) with `env` added, on its own redis-server and data
+ * folder (a stack claims its Redis for its folder, so it must not share a developer's), resolved
+ * once it says where the page is.
+ */
+export async function startNpmStart(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+  const redis = await startRedisServer();
+  const data = await mkdtemp(join(tmpdir(), "trapline-npm-start-"));
+  try {
+    const started = await spawnNpmStart({
+      ...UPLOAD_ENV,
+      PROVIDER: "cpu",
+      ...env,
+      PORT: String(await freePort()),
+      REDIS_URL: redis.url,
+      TRAPLINE_DATA_DIR: data,
     });
-  });
-}
-
-/** `node functions/local.ts` (what `npm start` runs) with `env` added, resolved once it says where the page is. */
-export async function startNpmStart(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "functions", "local.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, ...UPLOAD_ENV, PROVIDER: "cpu", ...env, PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
-  };
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up in ${START_TIMEOUT_MS / 1000} s:\n${output}`)), START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Trapline is running/.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, url: `http://127.0.0.1:${port}`, stop });
-      }
+    const stop = async () => {
+      await started.stop();
+      await redis.dispose();
+      await rm(data, { recursive: true, force: true });
     };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited with ${code}:\n${output}`));
-    });
-  });
+    return { url: started.url, stop };
+  } catch (error) {
+    await redis.dispose();
+    await rm(data, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 export async function newPage(browser: Browser, viewport: { width: number; height: number }): Promise<Page> {
@@ -76,20 +61,8 @@ export async function newPage(browser: Browser, viewport: { width: number; heigh
   return context.newPage();
 }
 
-/** Job ids the page moved to; removeJobs() deletes their records. */
-export const jobIds: string[] = [];
-
 export async function jobIdOf(page: Page): Promise<string> {
   // Page-side code as a string: this file is type-checked as Node code, without DOM globals.
   await page.waitForFunction("/^#\\/jobs\\/[A-Za-z0-9_-]{22}$/.test(location.hash)", undefined, { timeout: 30_000 });
-  const jobId = new URL(page.url()).hash.split("/").pop()!;
-  jobIds.push(jobId);
-  return jobId;
-}
-
-/** Removes exactly the jobs this process's tests made under the real key names. */
-export async function removeJobs(): Promise<void> {
-  const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
-  for (const id of jobIds.splice(0)) await redis.del(redisKeys.job(id), redisKeys.files(id)).then(() => redis.zrem(redisKeys.queue(), id));
-  redis.disconnect();
+  return new URL(page.url()).hash.split("/").pop()!;
 }

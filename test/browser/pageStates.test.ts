@@ -17,11 +17,11 @@ import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page, Route } from "playwright-core";
 import { loadConfig } from "../../core/config.ts";
 import { inputPrefix, redisKeys, resultKey } from "../../core/keys.ts";
-import { startLocalStack, type LocalStack } from "../../functions/local.ts";
+import { startLocalStack, type LocalStack } from "../../devstack/stack.ts";
 import { noiseJpeg, photo } from "../e2e/photos.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
-import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, removeJobs, startNpmStart, UPLOAD_ENV } from "./harness.ts";
+import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, startNpmStart, UPLOAD_ENV } from "./harness.ts";
 
 let browser: Browser;
 let work: string;
@@ -61,7 +61,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await removeJobs();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -149,7 +148,7 @@ test("npm start: non-photos are flagged when picked and counted apart when done;
 describe("without a worker", () => {
   let stack: LocalStack;
   before(async () => {
-    const config = loadConfig({ ...UPLOAD_ENV, MODEL: model });
+    const config = loadConfig({ ...UPLOAD_ENV, MODEL: model, TRAPLINE_DATA_DIR: join(work, "stack-data") });
     stack = await startLocalStack({ config, port: 0, worker: false, fetchModel: false, redisKeyPrefix: `test:${randomBytes(6).toString("hex")}:`, log: () => {} });
   });
   after(async () => stack?.stop());

@@ -13,11 +13,12 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import yazl from "yazl";
 import { loadConfig } from "../../core/config.ts";
-import { startLocalStack, type LocalStack } from "../../functions/local.ts";
+import { startLocalStack, type LocalStack } from "../../devstack/stack.ts";
 import { noiseJpeg, photo } from "../e2e/photos.ts";
+import { deleteKeysWithPrefix } from "../helpers/redis.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
-import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, removeJobs, startNpmStart, UPLOAD_ENV } from "./harness.ts";
+import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, startNpmStart, UPLOAD_ENV } from "./harness.ts";
 
 let browser: Browser;
 let work: string;
@@ -52,7 +53,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await removeJobs();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -103,8 +103,9 @@ test("npm start: a folder, a zip and a large photo are uploaded, processed and d
 });
 
 test("a job in progress shows its bar and countdown; a refused upload says so and a retry sends it", async () => {
-  const config = loadConfig({ ...UPLOAD_ENV, MODEL: model });
-  const stack: LocalStack = await startLocalStack({ config, port: 0, worker: false, fetchModel: false, redisKeyPrefix: `test:${randomBytes(6).toString("hex")}:`, log: () => {} });
+  const config = loadConfig({ ...UPLOAD_ENV, MODEL: model, TRAPLINE_DATA_DIR: join(work, "stack-data") });
+  const prefix = `test:${randomBytes(6).toString("hex")}:`;
+  const stack: LocalStack = await startLocalStack({ config, port: 0, worker: false, fetchModel: false, redisKeyPrefix: prefix, log: () => {} });
   try {
     const page = await newPage(browser, { width: 390, height: 844 });
     let refuse = true;
@@ -138,5 +139,6 @@ test("a job in progress shows its bar and countdown; a refused upload says so an
     await page.context().close();
   } finally {
     await stack.stop();
+    await deleteKeysWithPrefix(prefix);
   }
 });

@@ -5,79 +5,33 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFauxqs } from "fauxqs";
-import { Redis } from "ioredis";
 import { outputPrefix } from "../../core/keys.ts";
-import { photo } from "./photos.ts";
+import { startEmulator } from "../../devstack/emulator.ts";
+import { longJob, photo } from "./photos.ts";
 import { api, downloadZip, startTestStack, submitJob, waitForStatus, type JobStatusView } from "./stack.ts";
+import { startRedisServer, type RedisServer } from "../helpers/redisServer.ts";
 import { until } from "../helpers/until.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-let redisDir: string;
-let redisPort: number;
-let redisServer: ChildProcess | undefined;
-let redisUrl: string;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRedis(): Promise<void> {
-  redisServer = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", redisDir], { stdio: "ignore" });
-  const probe = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-  probe.on("error", () => {});
-  await until("redis-server to answer", async () => {
-    try {
-      await probe.connect();
-      return (await probe.ping()) === "PONG";
-    } catch {
-      return false;
-    }
-  }, 10_000);
-  probe.disconnect();
-}
-
-async function killRedis(): Promise<void> {
-  const server = redisServer;
-  redisServer = undefined;
-  if (!server || server.exitCode !== null) return;
-  server.kill("SIGKILL");
-  await once(server, "exit");
-}
+let redis: RedisServer;
 
 before(async () => {
-  redisDir = await mkdtemp(join(tmpdir(), "trapline-redis-"));
-  redisPort = await freePort();
-  redisUrl = `redis://127.0.0.1:${redisPort}`;
-  await startRedis();
+  redis = await startRedisServer();
 });
 
 after(async () => {
-  await killRedis();
-  await rm(redisDir, { recursive: true, force: true });
+  await redis?.dispose();
 });
-
-/** 30 frames of 2000x1500 with an animal: a few seconds of work for the tiny model on 2 cores. */
-async function longJob(): Promise<Array<{ name: string; bytes: Buffer }>> {
-  const frame = await photo({ left: 500, top: 375, width: 1000, height: 750 }, { width: 2000, height: 1500 });
-  return Array.from({ length: 30 }, (_, i) => ({ name: `cam/IMG_${String(i).padStart(4, "0")}.JPG`, bytes: frame }));
-}
 
 test("a worker process killed mid-job (SIGKILL): the next one redoes the job, ending with one complete result", async () => {
   // Its own emulator here, to reach the dead worker's message (below).
-  const fauxqs = await startFauxqs({ port: 0, logger: false });
-  const stack = await startTestStack({ REDIS_URL: redisUrl, AWS_ENDPOINT_URL: `http://127.0.0.1:${fauxqs.port}` }, { worker: false });
+  const emulator = await startEmulator();
+  const stack = await startTestStack({ REDIS_URL: redis.url, AWS_ENDPOINT_URL: emulator.endpoint }, { worker: false });
   const spawnWorker = () => {
     const child = spawn(process.execPath, [join(ROOT, "gpu-worker", "worker", "main.ts")], {
       cwd: ROOT,
@@ -91,7 +45,7 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
         QUEUE_NAME: stack.config.QUEUE_NAME,
         DLQ_NAME: stack.config.DLQ_NAME,
         BUCKET: stack.config.BUCKET,
-        REDIS_URL: redisUrl,
+        REDIS_URL: redis.url,
         MODEL: stack.modelPath,
         PROVIDER: "cpu",
         BATCH_SIZE: "2",
@@ -127,9 +81,9 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
 
     // The message is still in flight under the dead worker's receipt. Rather than wait out the
     // 30 s visibility timeout, fast-forward it: what SQS does when the timeout ends.
-    const inflight = fauxqs.inspectQueue(stack.config.QUEUE_NAME)!.messages.inflight;
-    assert.equal(inflight.length, 1);
-    await stack.clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: stack.queueUrl, ReceiptHandle: inflight[0]!.receiptHandle, VisibilityTimeout: 0 }));
+    const held = (await emulator.inspectQueue(stack.config.QUEUE_NAME))!.held;
+    assert.equal(held.length, 1);
+    await stack.clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: stack.queueUrl, ReceiptHandle: held[0]!.receiptHandle, VisibilityTimeout: 0 }));
 
     worker = spawnWorker();
     await until("the new worker to clear the dead one's scratch", async () => !(await readdir(scratchParent)).includes(deadFolder));
@@ -143,7 +97,7 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
     assert.ok(zip.has("results.xlsx") && zip.has("detections.json") && zip.has("README.txt"));
     const objects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: outputPrefix(jobId) }));
     assert.equal(objects.KeyCount, 1, "one result object");
-    await until("the message to be deleted", () => Promise.resolve(fauxqs.inspectQueue(stack.config.QUEUE_NAME)!.messages.inflight.length === 0));
+    await until("the message to be deleted", async () => (await emulator.inspectQueue(stack.config.QUEUE_NAME))!.held.length === 0);
 
     worker.child.kill("SIGTERM");
     const [code] = (await once(worker.child, "exit")) as [number | null];
@@ -154,19 +108,19 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
   } finally {
     if (worker.child.exitCode === null) worker.child.kill("SIGKILL");
     await stack.close();
-    await fauxqs.stop();
+    await emulator.close();
   }
 });
 
 test("Redis dropped under a running job: the API answers 503, the worker waits, and the job finishes once Redis is back", async () => {
-  const stack = await startTestStack({ REDIS_URL: redisUrl });
+  const stack = await startTestStack({ REDIS_URL: redis.url });
   try {
     const { jobId } = await submitJob(stack.url, await longJob());
     await until("the job to be part-way", async () => {
       const view = await api<JobStatusView>(stack.url, `/api/jobs/${jobId}`);
       return view.json.status === "processing" && view.json.progress.processed >= 2;
     });
-    await killRedis();
+    await redis.kill();
 
     const status = await api<{ error: { code: string; message: string } }>(stack.url, `/api/jobs/${jobId}`);
     assert.equal(status.status, 503);
@@ -178,7 +132,7 @@ test("Redis dropped under a running job: the API answers 503, the worker waits, 
     assert.equal(create.status, 503);
     await sleep(1500);
 
-    await startRedis();
+    await redis.start();
     const done = await waitForStatus(stack.url, jobId, "done", 60_000);
     assert.equal(done.result?.images, 30);
     assert.equal((await stack.store.get(jobId))?.attempts, 1, "the same attempt carried on");

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { outputPrefix } from "../../core/keys.ts";
 import { storedEntry, zipBytes } from "../helpers/zipBytes.ts";
-import { noiseJpeg, photo } from "./photos.ts";
+import { longJob, noiseJpeg, photo } from "./photos.ts";
 import { api, downloadZip, MiB, startTestStack, submitJob, waitForStatus, type TestStack } from "./stack.ts";
 import { until } from "../helpers/until.ts";
 
@@ -105,7 +105,7 @@ test("jobs submitted while the worker has no model wait in the queue, then run o
     assert.deepEqual([Attributes?.ApproximateNumberOfMessages, Attributes?.ApproximateNumberOfMessagesNotVisible], ["1", "0"], "the message waits, untouched");
     // The model arrives (as after `npm run models:fetch`): the worker starts and the job runs.
     await copyFile(waiting.modelPath, later);
-    await until("the worker to start", () => Promise.resolve(waiting.worker() !== undefined));
+    await until("the worker to start", () => Promise.resolve(waiting.workers().length > 0));
     const done = await waitForStatus(waiting.url, jobId, "done");
     assert.equal(done.result?.images, 1);
   } finally {
@@ -150,5 +150,24 @@ test("a photo replaced after submit, while the job waits (its upload link is sti
   } finally {
     await waiting.close();
     await rm(later, { force: true });
+  }
+});
+
+test("WORKERS=2: two jobs run at the same time, each worker with its own model", async () => {
+  const pair = await startTestStack({ WORKERS: "2" });
+  try {
+    assert.equal(pair.workers().length, 2);
+    assert.ok(pair.lines.includes("2 workers take jobs from the queue."), pair.lines.join("\n"));
+    const jobs = [await submitJob(pair.url, await longJob()), await submitJob(pair.url, await longJob())];
+    await until("both jobs to be processing at once", async () => {
+      const views = await Promise.all(jobs.map(({ jobId }) => api<{ status: string }>(pair.url, `/api/jobs/${jobId}`)));
+      return views.every((view) => view.json.status === "processing");
+    }, 30_000, 20);
+    const running = new Set(pair.workers().map((worker) => worker.currentJobId));
+    assert.deepEqual(running, new Set(jobs.map(({ jobId }) => jobId)), "one job on each worker");
+    for (const { jobId } of jobs) await waitForStatus(pair.url, jobId, "done", 60_000);
+    assert.ok(pair.lines.some((line) => line.startsWith("[worker 1] Job")) && pair.lines.some((line) => line.startsWith("[worker 2] Job")), pair.lines.join("\n"));
+  } finally {
+    await pair.close();
   }
 });

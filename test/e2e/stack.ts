@@ -1,19 +1,23 @@
-// The local stack (functions/local.ts) for end-to-end tests, and a client that does what the
+// The local stack (devstack/stack.ts) for end-to-end tests, and a client that does what the
 // web page does: create a job, upload with the returned URLs, submit, poll, download.
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../core/config.ts";
-import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../functions/local.ts";
+import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../devstack/stack.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { deleteKeysWithPrefix, TEST_REDIS_URL } from "../helpers/redis.ts";
 
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 
 export const MiB = 1024 * 1024;
+
+const ROOT = join(import.meta.dirname, "..", "..");
 
 export interface TestStack extends LocalStack {
   dir: string;
@@ -31,7 +35,7 @@ export async function tinyModel(dir: string): Promise<string> {
 }
 
 /**
- * The stack on a free port with the embedded emulator and the tiny model. On the shared Redis
+ * The stack on a free port with the embedded emulator (its data folder inside `dir`) and the tiny model. On the shared Redis
  * every key goes under a random prefix; `env.REDIS_URL` points it at a private server instead.
  */
 export async function startTestStack(env: Record<string, string> = {}, options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
@@ -39,7 +43,16 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
   const modelPath = await tinyModel(dir);
   const shared = env.REDIS_URL === undefined;
   const prefix = shared ? `test:${randomBytes(6).toString("hex")}:` : undefined;
-  const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, MODEL: modelPath, PROVIDER: "cpu", BATCH_SIZE: "2", MAX_RECEIVES: "3", VISIBILITY_SECONDS: "30", ...env });
+  const config = loadConfig({
+    REDIS_URL: TEST_REDIS_URL,
+    MODEL: modelPath,
+    PROVIDER: "cpu",
+    BATCH_SIZE: "2",
+    MAX_RECEIVES: "3",
+    VISIBILITY_SECONDS: "30",
+    TRAPLINE_DATA_DIR: join(dir, "data"),
+    ...env,
+  });
   const lines: string[] = [];
   const stack = await startLocalStack({
     config,
@@ -61,6 +74,56 @@ export async function startTestStack(env: Record<string, string> = {}, options: 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface NpmStart {
+  child: ChildProcess;
+  /** http://127.0.0.1:<PORT> */
+  url: string;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Sends `signal` (SIGTERM unless told) and resolves with the exit code once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * `node devstack/main.ts` (what `npm start` runs after building the page) as a child process with
+ * `env` over this process's environment (PORT required), resolved once it says the page is up.
+ */
+export async function spawnNpmStart(env: Record<string, string> & { PORT: string }, timeoutMs = 30_000): Promise<NpmStart> {
+  const child = spawn(process.execPath, [join(ROOT, "devstack", "main.ts")], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const started: NpmStart = {
+    child,
+    url: `http://127.0.0.1:${env.PORT}`,
+    output: () => output,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, "exit");
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`npm start did not come up in ${timeoutMs / 1000} s:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/Trapline is running/.test(output)) {
+        clearTimeout(timer);
+        resolve(started);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}:\n${output}`));
+    });
+  });
 }
 
 export interface UploadFile {

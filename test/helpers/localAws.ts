@@ -1,13 +1,12 @@
-// The fauxqs S3/SQS emulator in-process for tests, on a random loopback port, with the bucket,
-// the job queue and its dead-letter queue created through the same AWS APIs production uses.
-import { buildApp } from "fauxqs";
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+// The fauxqs S3/SQS emulator in-process for tests, in memory on a random loopback port, with the
+// bucket, the job queue and its dead-letter queue made by the local stack's own provisioning.
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { Message } from "@aws-sdk/client-sqs";
-import { createAwsClients } from "../../core/aws.ts";
-import type { AwsClients } from "../../core/aws.ts";
+import { createAwsClients, type AwsClients } from "../../core/aws.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Config } from "../../core/config.ts";
+import { startEmulator } from "../../devstack/emulator.ts";
+import { provision } from "../../devstack/provision.ts";
 
 /** Emulators accept any credentials; these keep the SDK from searching for real ones. */
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -36,32 +35,21 @@ export interface LocalAws {
  * e.g. { PART_BYTES: String(5 * 1024 * 1024) }.
  */
 export async function startLocalAws(env: Record<string, string> = {}): Promise<LocalAws> {
-  const app = buildApp({ logger: false });
-  const address = await app.listen({ port: 0, host: "127.0.0.1" });
-  const endpoint = new URL(address).origin;
+  const emulator = await startEmulator();
+  const endpoint = emulator.endpoint;
   try {
     const base = loadConfig({ ...env, AWS_ENDPOINT_URL: endpoint });
     const clients = createAwsClients(base, { credentials: TEST_CREDENTIALS });
-    await clients.s3.send(new CreateBucketCommand({ Bucket: base.BUCKET }));
-    const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: base.DLQ_NAME }));
-    const dlqArn = await queueArn(clients, dlq.QueueUrl!);
-    const queue = await clients.sqs.send(
-      new CreateQueueCommand({
-        QueueName: base.QUEUE_NAME,
-        Attributes: {
-          VisibilityTimeout: String(base.VISIBILITY_SECONDS),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(base.MAX_RECEIVES) }),
-        },
-      }),
-    );
-    const config: Config = { ...base, QUEUE_URL: queue.QueueUrl! };
+    // No browser reaches this emulator: no CORS rule needed.
+    const { queueUrl, dlqUrl } = await provision(base, clients, { putBucketCors: false, log: () => {} });
+    const config: Config = { ...base, QUEUE_URL: queueUrl };
     return {
       endpoint,
       config,
       clients: createAwsClients(config, { credentials: TEST_CREDENTIALS }),
-      queueUrl: queue.QueueUrl!,
-      dlqUrl: dlq.QueueUrl!,
-      async queueDepth(url = queue.QueueUrl!) {
+      queueUrl,
+      dlqUrl,
+      async queueDepth(url = queueUrl) {
         const { Attributes } = await clients.sqs.send(
           new GetQueueAttributesCommand({
             QueueUrl: url,
@@ -70,22 +58,16 @@ export async function startLocalAws(env: Record<string, string> = {}): Promise<L
         );
         return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
       },
-      async peekMessages(url = queue.QueueUrl!) {
+      async peekMessages(url = queueUrl) {
         const { Messages } = await clients.sqs.send(
           new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
         );
         return Messages ?? [];
       },
-      stop: () => app.close(),
+      stop: () => emulator.close(),
     };
   } catch (error) {
-    await app.close();
+    await emulator.close();
     throw error;
   }
-}
-
-async function queueArn(clients: AwsClients, url: string): Promise<string> {
-  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
-  if (!Attributes?.QueueArn) throw new Error(`No ARN for ${url}`);
-  return Attributes.QueueArn;
 }
