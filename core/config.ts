@@ -1,6 +1,7 @@
 // Configuration for the API, the worker and `npm start`: environment variables, validated once
 // at start with messages that say which variable is wrong and what it should look like.
 import { z } from "zod";
+import { emailProblem } from "./email.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -10,6 +11,11 @@ const MAX_LOCAL_WORKERS = 8;
 
 const number = (fallback: number) => z.coerce.number().finite().default(fallback);
 const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+/** An address by the same rule the page and the API apply (core/email.ts). */
+const emailAddress = z.string().superRefine((value, ctx) => {
+  const problem = emailProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: `${problem} Give a bare address, e.g. trapline@example.org` });
+});
 
 export const ConfigSchema = z.object({
   /** HTTP port of the API and web page in local mode. */
@@ -71,6 +77,19 @@ export const ConfigSchema = z.object({
   TRAPLINE_DATA_DIR: z.string().min(1).default(".trapline-data"),
   /** `npm start` only: queue workers in the process, each with its own model (one machine shows fan-out). */
   WORKERS: z.coerce.number().int().min(1).max(MAX_LOCAL_WORKERS).default(1),
+  /** Public base URL of the page (the CloudFront URL in AWS): job emails link to <it>/#/jobs/<id>. Unset: http://localhost:PORT. */
+  PUBLIC_SITE_URL: z.string().url().optional(),
+  /**
+   * The address job emails come from. With SMTP_URL unset they go through Amazon SES, which must
+   * have this address (or its domain) verified. Neither set: each email is printed to the log.
+   */
+  SENDER_EMAIL: emailAddress.optional(),
+  /** A mail server for job emails (smtp:// or smtps://, user and password in the URL); wins over SES. */
+  SMTP_URL: z
+    .string()
+    .url()
+    .refine((value) => /^smtps?:\/\//i.test(value), { message: "give an smtp:// or smtps:// URL, e.g. smtp://localhost:1025" })
+    .optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -85,6 +104,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = ConfigSchema.safeParse(present);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message} (got ${JSON.stringify(present[String(issue.path[0])])})`);
+  const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message} (got ${JSON.stringify(withoutPassword(present[String(issue.path[0])]))})`);
   throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}\nSee the README's Configuration section.`);
+}
+
+/** A URL's password (SMTP_URL, REDIS_URL) is not repeated into logs. */
+function withoutPassword(value: string | undefined): string | undefined {
+  if (value === undefined || !URL.canParse(value)) return value;
+  const url = new URL(value);
+  if (!url.password) return value;
+  url.password = "***";
+  return url.toString();
 }

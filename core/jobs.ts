@@ -37,6 +37,15 @@ export interface PlannedFile {
   etag?: string;
 }
 
+/**
+ * Which photos the results zip carries (DESIGN.md "Outputs"): boxed copies of the photos with a
+ * detection, every photo, or none (reports only). Users already hold their originals.
+ */
+export const IMAGES_CHOICES = ["detections", "all", "none"] as const;
+export type ImagesChoice = (typeof IMAGES_CHOICES)[number];
+/** A job that does not say gets boxed copies of the photos with a detection. */
+export const DEFAULT_IMAGES: ImagesChoice = "detections";
+
 export interface JobOptions {
   renderThreshold?: number;
   outputThreshold?: number;
@@ -44,6 +53,8 @@ export interface JobOptions {
   sortedView?: boolean;
   /** Seconds between photos of one event when the camera does not number its bursts. */
   eventGapSeconds?: number;
+  /** Which photos the zip carries; absent means DEFAULT_IMAGES. */
+  images?: ImagesChoice;
 }
 
 export interface JobResult {
@@ -52,6 +63,11 @@ export interface JobResult {
   bytes: number;
   images: number;
   failed: number;
+  /**
+   * Category name (the model's: "animal", "person", "vehicle") -> images with at least one
+   * detection of it at or above the render threshold. The job's email reports these.
+   */
+  imagesWith?: Record<string, number>;
   /** Images per second measured on this job (feeds ETAs). */
   imagesPerSecond: number;
 }

@@ -27,6 +27,11 @@ export const redisKeys = {
   job: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}`,
   /** String: JSON list of the job's PlannedFiles (can be long; read only when needed). */
   files: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:files`,
+  /**
+   * String: the job's email marker (core/notify/sendJobEmail.ts): "sending:<token>" while one
+   * worker holds the right to send, "sent:<time>" after.
+   */
+  email: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:email`,
   /** Sorted set of queued and processing job ids by queue time, for queue positions. */
   queue: () => `${REDIS_PREFIX}queue`,
   /** List of recent jobs' images/s, for ETAs. */

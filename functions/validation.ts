@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
 import { emailProblem } from "../core/email.ts";
+import { IMAGES_CHOICES } from "../core/jobs.ts";
 import { toSafeRelativePath } from "../core/safePath.ts";
 import { ApiError } from "./errors.ts";
 
@@ -43,6 +44,9 @@ export const CreateJobBody = z.object({
       outputThreshold: threshold.optional(),
       sortedView: z.boolean().optional(),
       eventGapSeconds: z.number().min(1).max(86_400).optional(),
+      images: z
+        .enum(IMAGES_CHOICES, { error: `options.images: choose one of ${IMAGES_CHOICES.map((choice) => `"${choice}"`).join(", ")} (which photos the results zip carries).` })
+        .optional(),
     })
     .optional(),
 });

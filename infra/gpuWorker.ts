@@ -16,7 +16,15 @@ import { acknowledge, nagEnv, nagRef } from "./nag.ts";
 /** Room for the Docker images (CUDA + cuDNN runtime, node_modules, the model: about 8 GB) and job scratch space. */
 const ROOT_VOLUME_GIB = 100;
 /** SIGTERM to SIGKILL: the most ECS allows, and about a Spot interruption notice. */
-const STOP_TIMEOUT = Duration.seconds(120);
+export const STOP_TIMEOUT_SECONDS = 120;
+/**
+ * How long a stopping worker may finish its shard before handing it back (WORKER_GRACE_SECONDS,
+ * gpu-worker/worker/main.ts). On Spot the instance goes two minutes after its notice and SIGTERM
+ * comes some seconds after that (the agent drains, then ECS stops the task), so the worker must be
+ * done well inside the stop timeout: a shard that cannot finish is returned at once with
+ * visibility 0, one that is nearly done gets up to this long.
+ */
+export const WORKER_GRACE_SECONDS = STOP_TIMEOUT_SECONDS - 30;
 /** Soft memory reservation: a g4dn/g5/g6.xlarge registers about 15 GiB with ECS. */
 const MEMORY_RESERVATION_MIB = 12 * 1024;
 
@@ -41,7 +49,11 @@ export interface GpuWorkerProps {
   environment: Record<string, string>;
 }
 
-/** Scaling steps on (visible + in-flight) messages: one worker per job, up to `maxWorkers`. */
+/**
+ * Scaling steps on (visible + in-flight) messages: one worker per message, up to `maxWorkers`.
+ * A job is planned into shards of about SHARD_IMAGES photos, each its own message (and a merge
+ * message at the end), so a job of 50 shards asks for `maxWorkers` GPUs and a small job for one.
+ */
 export function workerSteps(maxWorkers: number): appscaling.ScalingInterval[] {
   const steps: appscaling.ScalingInterval[] = [{ upper: 0, change: 0 }];
   for (let workers = 1; workers <= maxWorkers; workers++) {
@@ -56,7 +68,7 @@ export class GpuWorker extends Construct {
   readonly taskDefinition: ecs.Ec2TaskDefinition;
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   readonly logGroup: logs.LogGroup;
-  /** Jobs waiting plus jobs being worked on: what the service is scaled on. */
+  /** Messages (shards, merges) waiting plus being worked on: what the service is scaled on. */
   readonly jobsInSystem: cloudwatch.IMetric;
 
   constructor(scope: Construct, id: string, props: GpuWorkerProps) {
@@ -119,8 +131,8 @@ export class GpuWorker extends Construct {
       image: props.image,
       gpuCount: 1,
       memoryReservationMiB: MEMORY_RESERVATION_MIB,
-      stopTimeout: STOP_TIMEOUT,
-      environment: { ...props.environment, AWS_REGION: Stack.of(this).region },
+      stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
+      environment: { ...props.environment, AWS_REGION: Stack.of(this).region, WORKER_GRACE_SECONDS: String(WORKER_GRACE_SECONDS) },
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: "worker" }),
       healthCheck: {
         command: ["CMD-SHELL", WORKER_HEALTH_COMMAND],
@@ -149,8 +161,8 @@ export class GpuWorker extends Construct {
       circuitBreaker: { rollback: true },
     });
 
-    // Scale on visible + in-flight messages: visible alone drops to 0 as soon as a worker
-    // receives its job, which would stop the very task doing the work. No CPU-based scaling.
+    // Scale on visible + in-flight messages (shards and merges): visible alone drops to 0 as soon
+    // as a worker receives its shard, which would stop the very task doing the work. No CPU-based scaling.
     const period = Duration.minutes(1);
     this.jobsInSystem = new cloudwatch.MathExpression({
       expression: "visible + inFlight",
@@ -159,7 +171,7 @@ export class GpuWorker extends Construct {
         inFlight: props.queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
       },
       period,
-      label: "Jobs waiting or running",
+      label: "Shards waiting or running",
     });
     const taskCount = this.service.autoScaleTaskCount({ minCapacity: 0, maxCapacity: props.maxWorkers });
     taskCount.scaleOnMetric("ScaleOnJobs", {

@@ -12,20 +12,21 @@ describe("readSettings", () => {
   });
 
   it("reads -c strings and cdk.json values alike", () => {
-    const fromCli = readSettings(from({ instanceType: "g5.2xlarge", spot: "true", retentionDays: "30", maxWorkers: "4", alarmEmail: "ops@example.org" }));
-    const fromJson = readSettings(from({ instanceType: "g5.2xlarge", spot: true, retentionDays: 30, maxWorkers: 4, alarmEmail: "ops@example.org" }));
+    const fromCli = readSettings(from({ instanceType: "g5.2xlarge", spot: "true", retentionDays: "30", maxWorkers: "4", alarmEmail: "ops@example.org", senderEmail: "trapline@example.org" }));
+    const fromJson = readSettings(from({ instanceType: "g5.2xlarge", spot: true, retentionDays: 30, maxWorkers: 4, alarmEmail: "ops@example.org", senderEmail: "trapline@example.org" }));
     assert.deepEqual(fromCli, fromJson);
-    assert.deepEqual(fromCli, { ...DEFAULT_SETTINGS, instanceType: "g5.2xlarge", spot: true, retentionDays: 30, maxWorkers: 4, alarmEmail: "ops@example.org" });
+    assert.deepEqual(fromCli, { ...DEFAULT_SETTINGS, instanceType: "g5.2xlarge", spot: true, retentionDays: 30, maxWorkers: 4, alarmEmail: "ops@example.org", senderEmail: "trapline@example.org" });
     assert.equal(readSettings(from({ instanceType: "g6.xlarge" })).instanceType, "g6.xlarge");
   });
 
   it("lists every bad value with what to pass instead", () => {
     assert.throws(
-      () => readSettings(from({ instanceType: "p3.2xlarge", spot: "maybe", retentionDays: "0", maxWorkers: "2.5", region: "mars", alarmEmail: "ops" })),
+      () => readSettings(from({ instanceType: "p3.2xlarge", spot: "maybe", retentionDays: "0", maxWorkers: "2.5", region: "mars", alarmEmail: "ops", senderEmail: "Trapline <trapline@example.org>" })),
       (error: Error) => {
         assert.ok(error instanceof SettingsError);
-        for (const key of ["instanceType", "spot", "retentionDays", "maxWorkers", "region", "alarmEmail"]) assert.match(error.message, new RegExp(`  ${key}: `));
+        for (const key of ["instanceType", "spot", "retentionDays", "maxWorkers", "region", "alarmEmail", "senderEmail"]) assert.match(error.message, new RegExp(`  ${key}: `));
         assert.match(error.message, /g4dn, g5 or g6/);
+        assert.match(error.message, /senderEmail: .*Give the bare address verified in Amazon SES/);
         return true;
       },
     );

@@ -1,5 +1,6 @@
 // What varies between deployments, read from CDK context (`-c key=value` on the command line,
 // or "context" in infra/cdk.json) and checked once, with messages that say what to pass instead.
+import { emailProblem } from "../core/email.ts";
 
 /** GPU families the image is built for: CUDA 12 on NVIDIA T4 (g4dn), A10G (g5) and L4 (g6). */
 const GPU_INSTANCE_TYPE = /^(g4dn|g5|g6)\.[0-9]*xlarge$/;
@@ -16,12 +17,17 @@ export interface DeploySettings {
   spot: boolean;
   /** Days inputs and results stay in S3 (and job records in Redis). */
   retentionDays: number;
-  /** Most GPU workers running at once (one job each). */
+  /** Most GPU workers running at once (one queue message, a shard or a merge, each). */
   maxWorkers: number;
   /** Model id from models/manifest.json baked into the worker image. */
   model: string;
   /** Where alarm notifications go; none when unset. */
   alarmEmail: string | undefined;
+  /**
+   * The address job emails come from, an identity verified in Amazon SES (the address or its
+   * domain). Unset: no SES permission, and the workers print each email to their log instead.
+   */
+  senderEmail: string | undefined;
 }
 
 export const DEFAULT_SETTINGS: DeploySettings = {
@@ -32,6 +38,7 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   maxWorkers: 2,
   model: "md_v5a.0.0",
   alarmEmail: undefined,
+  senderEmail: undefined,
 };
 
 export class SettingsError extends Error {
@@ -70,7 +77,8 @@ export function readSettings(context: ContextReader, defaultRegion?: string): De
     problems.push(`retentionDays: "${text(context("retentionDays"))}" must be a whole number of days from 1 to 365`);
   }
 
-  // Scaling steps are one per worker, and Application Auto Scaling allows at most 40 steps.
+  // Scaling steps are one per worker, and Application Auto Scaling allows 20 step adjustments per
+  // policy (a quota that can be raised, together with this bound).
   const maxWorkers = Number(text(context("maxWorkers")) ?? DEFAULT_SETTINGS.maxWorkers);
   if (!Number.isInteger(maxWorkers) || maxWorkers < 1 || maxWorkers > 20) {
     problems.push(`maxWorkers: "${text(context("maxWorkers"))}" must be a whole number from 1 to 20`);
@@ -82,8 +90,12 @@ export function readSettings(context: ContextReader, defaultRegion?: string): De
   const alarmEmail = text(context("alarmEmail"));
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) problems.push(`alarmEmail: "${alarmEmail}" is not an email address`);
 
+  const senderEmail = text(context("senderEmail"));
+  const senderProblem = senderEmail === undefined ? null : emailProblem(senderEmail);
+  if (senderProblem) problems.push(`senderEmail: "${senderEmail}": ${senderProblem} Give the bare address verified in Amazon SES, e.g. trapline@example.org`);
+
   if (problems.length > 0) {
     throw new SettingsError(`Invalid deploy settings (pass them as -c key=value):\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
-  return { region, instanceType, spot: spotText === "true", retentionDays, maxWorkers, model, alarmEmail };
+  return { region, instanceType, spot: spotText === "true", retentionDays, maxWorkers, model, alarmEmail, senderEmail };
 }

@@ -10,7 +10,8 @@ import { App, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
-import { WORKER_HEALTH_COMMAND } from "./gpuWorker.ts";
+import type { ScalingInterval } from "aws-cdk-lib/aws-applicationautoscaling";
+import { STOP_TIMEOUT_SECONDS, WORKER_GRACE_SECONDS, WORKER_HEALTH_COMMAND, workerSteps } from "./gpuWorker.ts";
 import { DEFAULT_SETTINGS, type DeploySettings } from "./settings.ts";
 import { MAX_RECEIVES, TraplineStack, VISIBILITY_SECONDS } from "./traplineStack.ts";
 
@@ -188,7 +189,7 @@ describe("Trapline stack (default settings)", () => {
     });
   });
 
-  it("scales the worker service from 0 on visible + in-flight messages, one task per job, with no CPU scaling", () => {
+  it("scales the worker service from 0 on visible + in-flight messages, one task per message (a shard or a merge), with no CPU scaling", () => {
     const [, target] = only(template, "AWS::ApplicationAutoScaling::ScalableTarget");
     assert.equal(target.Properties.MinCapacity, 0);
     assert.equal(target.Properties.MaxCapacity, DEFAULT_SETTINGS.maxWorkers);
@@ -205,6 +206,11 @@ describe("Trapline stack (default settings)", () => {
 
     const scalingAlarms = resourcesOf(template, "AWS::CloudWatch::Alarm").filter(([, a]) => Array.isArray(a.Properties.Metrics));
     assert.equal(scalingAlarms.length, 2, "the lower (to zero) and upper step alarms");
+    assert.deepEqual(
+      scalingAlarms.map(([, a]) => [a.Properties.ComparisonOperator, a.Properties.Threshold]).sort(),
+      [["GreaterThanOrEqualToThreshold", 1], ["LessThanOrEqualToThreshold", 0]],
+      "no messages: no tasks; one message: a task",
+    );
     const queueName = { "Fn::GetAtt": [idOf(stack, stack.queue), "QueueName"] };
     for (const [, alarm] of scalingAlarms) {
       const metrics = alarm.Properties.Metrics as Json[];
@@ -249,6 +255,8 @@ describe("Trapline stack (default settings)", () => {
     const [container] = taskDefinition.Properties.ContainerDefinitions as Json[];
     assert.deepEqual(container!.ResourceRequirements, [{ Type: "GPU", Value: "1" }]);
     assert.equal(container!.StopTimeout, 120);
+    // SIGTERM to SIGKILL is 120 s; the worker hands its shard back (visibility 0) well inside it.
+    assert.equal(STOP_TIMEOUT_SECONDS, 120);
     assert.deepEqual((container!.HealthCheck as { Command: string[] }).Command, ["CMD-SHELL", WORKER_HEALTH_COMMAND], "ECS runs the image's health check: GPU and heartbeat");
     const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
     assert.equal(env.VISIBILITY_SECONDS, String(VISIBILITY_SECONDS));
@@ -259,6 +267,10 @@ describe("Trapline stack (default settings)", () => {
     assert.deepEqual(env.QUEUE_URL, { Ref: idOf(stack, stack.queue) });
     assert.match(JSON.stringify(env.REDIS_URL), /rediss:\/\//);
     assert.match(JSON.stringify(container!.Image), /cdk-hnb659fds-container-assets/, "the image is built from gpu-worker/Dockerfile by cdk deploy");
+    assert.equal(env.WORKER_GRACE_SECONDS, String(WORKER_GRACE_SECONDS));
+    assert.ok(WORKER_GRACE_SECONDS > 0 && WORKER_GRACE_SECONDS <= (container!.StopTimeout as number) - 20, "the grace ends well before SIGKILL and the Spot reclaim");
+    assert.deepEqual(env.PUBLIC_SITE_URL, { "Fn::Join": ["", ["https://", { "Fn::GetAtt": [idOf(stack, stack.site.distribution), "DomainName"] }]] }, "job emails link to the site");
+    assert.equal(env.SENDER_EMAIL, undefined, "no sender set: no email");
 
     const [, service] = only(template, "AWS::ECS::Service");
     assert.equal(service.Properties.DesiredCount, 0);
@@ -267,6 +279,7 @@ describe("Trapline stack (default settings)", () => {
     const taskRole = (taskDefinition.Properties.TaskRoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
     const statements = statementsOfRole(template, taskRole);
     assert.ok(statements.some((s) => actionsOf(s).includes("ecs:UpdateTaskProtection")));
+    assert.deepEqual(statements.flatMap(actionsOf).filter((a) => a.startsWith("ses:")), [], "no sender set: no SES permission");
   });
 
   it("stages the worker's Docker build context at synth without Docker, without node_modules or tests", () => {
@@ -399,12 +412,61 @@ describe("Trapline stack (default settings)", () => {
   });
 });
 
-describe("Trapline stack (Spot, g5, 4 workers, 30-day retention)", () => {
+/**
+ * The task count the scaling policies set for a number of messages. CDK turns the interval with no
+ * lower bound into the scale-in alarm (metric <= its upper bound) and the rest into the scale-out
+ * alarm's steps (lower bound inclusive, upper exclusive): the scaling test above checks both alarms' comparisons.
+ */
+function desiredTasks(steps: readonly ScalingInterval[], messages: number): number {
+  const step = steps.find((s) => (s.lower === undefined ? messages <= s.upper! : messages >= s.lower && (s.upper === undefined || messages < s.upper)));
+  assert.ok(step, `no step for ${messages}`);
+  return step.change;
+}
+
+describe("worker scaling steps", () => {
+  it("one GPU per shard message up to maxWorkers: a small job gets one, a big job every worker allowed, none when idle", () => {
+    const steps = workerSteps(20);
+    assert.equal(desiredTasks(steps, 0), 0);
+    assert.equal(desiredTasks(steps, 1), 1, "a job of one shard");
+    assert.equal(desiredTasks(steps, 2), 2, "its last shard sending the merge");
+    assert.equal(desiredTasks(steps, 7), 7);
+    assert.equal(desiredTasks(steps, 20), 20);
+    assert.equal(desiredTasks(steps, 51), 20, "a job of 50 shards and its merge");
+    assert.equal(desiredTasks(steps, 125_000), 20);
+    assert.equal(desiredTasks(workerSteps(1), 50), 1);
+  });
+});
+
+describe("Trapline stack (Spot, g5, 20 workers, 30-day retention, a sender)", () => {
+  let stack: TraplineStack;
   let template: Template;
+  const senderEmail = "trapline@traps.example.org";
 
   before(() => {
-    const settings: DeploySettings = { ...DEFAULT_SETTINGS, spot: true, instanceType: "g5.xlarge", maxWorkers: 4, retentionDays: 30, region: "eu-west-1" };
-    ({ template } = synth(settings, false));
+    const settings: DeploySettings = { ...DEFAULT_SETTINGS, spot: true, instanceType: "g5.xlarge", maxWorkers: 20, retentionDays: 30, region: "eu-west-1", senderEmail };
+    ({ stack, template } = synth(settings, false));
+  });
+
+  it("has no unacknowledged cdk-nag AwsSolutions finding with SES sending on", () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    assert.deepEqual(report.violations.map((v) => v.ruleName), []);
+  });
+
+  it("lets the worker send email as the sender only, through the address's or its domain's SES identity", () => {
+    const [, taskDefinition] = only(template, "AWS::ECS::TaskDefinition");
+    const taskRole = (taskDefinition.Properties.TaskRoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    const sending = statementsOfRole(template, taskRole).filter((s) => actionsOf(s).some((a) => a.startsWith("ses:")));
+    assert.equal(sending.length, 1);
+    const [statement] = sending;
+    assert.deepEqual(actionsOf(statement!).sort(), ["ses:SendEmail", "ses:SendRawEmail"]);
+    const identity = (name: string) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:ses:eu-west-1:`, { Ref: "AWS::AccountId" }, `:identity/${name}`]] });
+    assert.deepEqual(resourcesOfStatement(statement!), [identity(senderEmail), identity("traps.example.org")]);
+    assert.deepEqual(statement!.Condition, { StringEquals: { "ses:FromAddress": senderEmail } });
+    const env = Object.fromEntries(((taskDefinition.Properties.ContainerDefinitions as Json[])[0]!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
+    assert.equal(env.SENDER_EMAIL, senderEmail);
+    // The API sends no email.
+    const apiRole = (resourceById(template, idOf(stack, stack.api)).Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    assert.deepEqual(statementsOfRole(template, apiRole).flatMap(actionsOf).filter((a) => a.startsWith("ses:")), []);
   });
 
   it("asks for Spot instances of the chosen type, drained on interruption notices", () => {
@@ -415,13 +477,15 @@ describe("Trapline stack (Spot, g5, 4 workers, 30-day retention)", () => {
     assert.match(JSON.stringify(data.UserData), /ECS_ENABLE_SPOT_INSTANCE_DRAINING=true/);
   });
 
-  it("scales to the chosen number of workers and keeps jobs for the chosen days", () => {
+  it("scales to the chosen number of workers, within the 20 step adjustments a policy may hold, and keeps jobs for the chosen days", () => {
     const [, target] = only(template, "AWS::ApplicationAutoScaling::ScalableTarget");
-    assert.equal(target.Properties.MaxCapacity, 4);
-    const adjustments = resourcesOf(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
-      .flatMap(([, p]) => (p.Properties.StepScalingPolicyConfiguration as { StepAdjustments: Json[] }).StepAdjustments.map((a) => a.ScalingAdjustment))
-      .sort();
-    assert.deepEqual(adjustments, [0, 1, 2, 3, 4]);
+    assert.equal(target.Properties.MaxCapacity, 20);
+    const [, group] = only(template, "AWS::AutoScaling::AutoScalingGroup");
+    assert.equal(group.Properties.MaxSize, "20", "an instance for every task");
+    const policies = resourcesOf(template, "AWS::ApplicationAutoScaling::ScalingPolicy").map(([, p]) => (p.Properties.StepScalingPolicyConfiguration as { StepAdjustments: Json[] }).StepAdjustments);
+    for (const steps of policies) assert.ok(steps.length <= 20, `a policy holds ${steps.length} step adjustments`);
+    const adjustments = policies.flatMap((steps) => steps.map((a) => a.ScalingAdjustment as number)).sort((a, b) => a - b);
+    assert.deepEqual(adjustments, Array.from({ length: 21 }, (_, i) => i));
     assert.match(JSON.stringify(template.toJSON()), /"ExpirationInDays":30/);
     template.hasResourceProperties("AWS::ECS::TaskDefinition", {
       ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: "RETENTION_DAYS", Value: "30" }]) })],

@@ -242,7 +242,14 @@ export class TraplineStack extends Stack {
       spot: settings.spot,
       maxWorkers: settings.maxWorkers,
       queue: this.queue,
-      environment: { ...shared, MODEL: settings.model, PROVIDER: "cuda" },
+      environment: {
+        ...shared,
+        MODEL: settings.model,
+        PROVIDER: "cuda",
+        // Job emails link to the job's page on the site, which signs a fresh download each time.
+        PUBLIC_SITE_URL: this.site.url,
+        ...(settings.senderEmail ? { SENDER_EMAIL: settings.senderEmail } : {}),
+      },
     });
     // The worker reads a job's uploads, writes its results zip under output/, and checks it is there.
     const workerRole = this.worker.taskDefinition.taskRole;
@@ -256,6 +263,8 @@ export class TraplineStack extends Stack {
     workerRole.addToPrincipalPolicy(listJobsOnly(this.bucket));
     // Jobs whose last attempt died land in the dead-letter queue; the worker marks them failed.
     this.deadLetterQueue.grantConsumeMessages(workerRole);
+    // Job emails go through SES from the one sender address, and only when one is set.
+    if (settings.senderEmail) workerRole.addToPrincipalPolicy(sendEmailFrom(this, settings.senderEmail));
 
     // ── Page ───────────────────────────────────────────────────────────────────────────────
     this.site.publish({ apiBaseUrl: this.apiUrl.url });
@@ -304,5 +313,20 @@ function listJobsOnly(bucket: s3.IBucket): iam.PolicyStatement {
     actions: ["s3:ListBucket"],
     resources: [bucket.bucketArn],
     conditions: { StringLikeIfExists: { "s3:prefix": [`${S3_JOBS_PREFIX}*`] } },
+  });
+}
+
+/**
+ * SES sending as `address` and nothing else. SES authorises a send against the identity that
+ * verified the sender, the address itself or its domain, so both ARNs are listed; the From
+ * condition keeps a domain identity from sending as any other address of the domain. (SES's
+ * SendEmail with a raw MIME message, as nodemailer sends it, is authorised as either action.)
+ */
+function sendEmailFrom(stack: Stack, address: string): iam.PolicyStatement {
+  const domain = address.slice(address.lastIndexOf("@") + 1);
+  return new iam.PolicyStatement({
+    actions: ["ses:SendEmail", "ses:SendRawEmail"],
+    resources: [address, domain].map((identity) => stack.formatArn({ service: "ses", resource: "identity", resourceName: identity })),
+    conditions: { StringEquals: { "ses:FromAddress": address } },
   });
 }

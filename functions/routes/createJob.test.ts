@@ -121,6 +121,17 @@ describe("POST /api/jobs", () => {
     assert.deepEqual(Object.keys(response.json.uploads[0]!).sort(), ["headers", "method", "name", "url"]);
     assert.deepEqual((await api.store.get(response.json.jobId))?.options, { renderThreshold: 0.4 });
   });
+
+  test("options.images is one of detections, all or none, kept on the job for the worker", async () => {
+    for (const images of ["detections", "all", "none"]) {
+      const response = await api.call("POST", "/api/jobs", { ...ok, options: { images } });
+      assert.equal(response.status, 201, JSON.stringify(response.json));
+      assert.deepEqual((await api.store.get(response.json.jobId))?.options, { images });
+    }
+    for (const images of ["some", "ALL", true, 1, null]) {
+      await expect400({ ...ok, options: { images } }, "invalid_options", /^options\.images: choose one of "detections", "all", "none"/);
+    }
+  });
 });
 
 describe("rate limits", () => {

@@ -1,5 +1,6 @@
 // The page's only door to the Trapline API. Every failure becomes an ApiError whose message a
 // person can act on: the server's own message when it sent one, plain words when it is down.
+import type { JobOptions } from "../../core/jobs.ts";
 import type { CreatedJob, FileToSend, JobView } from "./types.ts";
 
 export class ApiError extends Error {
@@ -28,8 +29,8 @@ export class Api {
     this.baseUrl = baseUrl;
   }
 
-  createJob(email: string, files: FileToSend[]): Promise<CreatedJob> {
-    return this.#json<CreatedJob>("POST", "/api/jobs", { email, files });
+  createJob(email: string, files: FileToSend[], options: JobOptions = {}): Promise<CreatedJob> {
+    return this.#json<CreatedJob>("POST", "/api/jobs", { email, files, options });
   }
 
   submitJob(jobId: string): Promise<JobView> {

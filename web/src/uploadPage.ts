@@ -6,6 +6,7 @@ import { ApiError, type Api } from "./api.ts";
 import { announce, byId, el, setBar } from "./dom.ts";
 import { notPhotoReason } from "./fileKinds.ts";
 import { formatBytes, formatDuration, formatSpeed, plural } from "./format.ts";
+import { createImagesChoice } from "./imagesChoice.ts";
 import { filesFromDrop, filesFromInput, type Picked } from "./pickedFiles.ts";
 import { placePick, singleFolder } from "./pickedNames.ts";
 import { TransferRate } from "./transferRate.ts";
@@ -46,6 +47,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   const startButton = byId<HTMLButtonElement>("start-upload");
   const retryButton = byId<HTMLButtonElement>("retry-failed");
   const cancelButton = byId<HTMLButtonElement>("cancel-upload");
+  const imagesChoice = createImagesChoice(byId("images-choice"));
 
   const uploader = createUploader(api);
   const uppy: TrapUppy = uploader.uppy;
@@ -210,6 +212,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     if (folder !== null) parts.push(`from the folder “${folder}”`);
     if (others > 0) parts.push(`${others.toLocaleString("en")} not ${others === 1 ? "a photo" : "photos"}`);
     summary.textContent = parts.join(" · ");
+    imagesChoice.showEstimates(totalBytes);
     clearButton.hidden = phase !== "editing";
     removeOthersButton.hidden = phase !== "editing" || others === 0;
 
@@ -300,6 +303,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     email.readOnly = phase !== "editing";
     pickFiles.disabled = phase !== "editing";
     pickFolder.disabled = phase !== "editing";
+    imagesChoice.setLocked(phase !== "editing");
     dropzone.classList.toggle("dropzone-locked", phase !== "editing");
   };
 
@@ -408,7 +412,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     setPhase("preparing");
     say("Preparing the upload…");
     try {
-      const job = await api.createJob(email.value.trim(), filesToSend(uppy, ids));
+      const job = await api.createJob(email.value.trim(), filesToSend(uppy, ids), { images: imagesChoice.value() });
       jobId = job.jobId;
       rate.reset();
       errors.clear();
