@@ -1,7 +1,8 @@
 // A loopback proxy in front of the S3 emulator that does what fauxqs leaves out and tests need:
 // it refuses a presigned request whose link has expired (403 AccessDenied "Request has expired",
-// as S3 answers), and it counts the uploads that reach storage (single PUTs and parts, by key),
-// so tests can see what a client sent. Bodies stream through untouched.
+// as S3 answers; refuseNext() makes it refuse some whatever their links say), and it counts the
+// uploads that reach storage (single PUTs and parts, by key), so tests can see what a client
+// sent. Bodies stream through untouched.
 import { createServer, request } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,8 +12,10 @@ export interface S3Gate {
   url: string;
   /** Upload requests that reached storage, in order: key (path after the bucket) and part number, if any. */
   uploads: { key: string; partNumber?: number; bytes: number }[];
-  /** Requests refused because their link had expired. */
+  /** Requests refused because their link had expired (or refuseNext said so). */
   expired: number;
+  /** Refuses the next `count` uploads as expired, whatever their links say (a clock that disagrees, a slow start). */
+  refuseNext(count: number): void;
   close(): Promise<void>;
 }
 
@@ -28,11 +31,14 @@ function expiresAt(url: URL): number | undefined {
 
 export async function startS3Gate(target: string, bucket: string): Promise<S3Gate> {
   const upstream = new URL(target);
-  const gate: S3Gate = { url: "", uploads: [], expired: 0, close: async () => {} };
+  let refuse = 0;
+  const gate: S3Gate = { url: "", uploads: [], expired: 0, refuseNext: (count) => (refuse = count), close: async () => {} };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://gate");
     const until = expiresAt(url);
-    if (until !== undefined && Date.now() > until) {
+    const forced = req.method === "PUT" && refuse > 0;
+    if (forced) refuse--;
+    if (forced || (until !== undefined && Date.now() > until)) {
       gate.expired++;
       req.resume();
       res.writeHead(403, { "content-type": "application/xml" });
