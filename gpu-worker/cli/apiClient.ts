@@ -35,6 +35,8 @@ export class ApiCallError extends Error {
 
 /** Tries of one request that met a busy server or a dropped connection. */
 const ATTEMPTS = 5;
+/** Longest Retry-After waited out before trying again; beyond it the server's message is the answer. */
+const MAX_RETRY_AFTER_SECONDS = 30;
 /** Longest wait between tries when the server says nothing. */
 const MAX_BACKOFF_MS = 10_000;
 
@@ -128,9 +130,12 @@ export class TraplineApi {
         }
       }
       if ((response.status === 429 || response.status === 503) && attempt < ATTEMPTS) {
-        const retryAfter = Number(response.headers.get("retry-after"));
-        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 60_000) : backoff(attempt));
-        continue;
+        // A short wait is worth it; a long one (a full hourly limit) is for the person to decide.
+        const retryAfter = Number(response.headers.get("retry-after") || "0");
+        if (retryAfter <= MAX_RETRY_AFTER_SECONDS) {
+          await sleep(retryAfter > 0 ? retryAfter * 1000 : backoff(attempt));
+          continue;
+        }
       }
       throw errorFrom(response.status, text, `${method} ${path}`);
     }
