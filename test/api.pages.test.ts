@@ -229,6 +229,28 @@ describe("what storage lacks", () => {
 
 });
 
+describe("after submit", () => {
+  let api: ApiHarness;
+  before(async () => {
+    api = await startApiHarness({ RATE_LIMIT_PER_HOUR: "1000" });
+  });
+  after(async () => api.stop());
+
+  test("a listing of what is missing leaves the ETags submit recorded alone, even when an object was replaced since", async () => {
+    const created = await api.call("POST", "/api/jobs", { email: EMAIL, files: [{ name: "a.jpg", size: 4, type: "image/jpeg" }] });
+    const [plan] = created.json.uploads;
+    assert.equal((await put(plan!, bytes(4, 1))).status, 200);
+    assert.equal((await api.call("POST", `/api/jobs/${created.json.jobId}/submit`)).status, 200);
+    const [checked] = await api.plannedFiles(created.json.jobId);
+    // The link is still valid while the job waits: the object is replaced with other bytes of the same size.
+    assert.equal((await put(plan!, bytes(4, 2))).status, 200);
+    const listed = await listAll(api, created.json.jobId, "missing=1");
+    assert.deepEqual(listed.files, []);
+    const [after] = await api.plannedFiles(created.json.jobId);
+    assert.equal(after?.etag, checked?.etag, "the worker still reads exactly what submit checked");
+  });
+});
+
 describe("fresh links and resumed uploads (links valid for 1 s, through a gate that refuses expired ones)", () => {
   let api: ApiHarness;
   before(async () => {
