@@ -151,7 +151,7 @@ export function buildProgram(): Command {
   program
     .command("upload")
     .description("Send folders, zips and photos to a Trapline service (a deployed stack, or npm start) as one job, submit it, and with --wait download its results.")
-    .argument("<paths...>", "folders, photos or zip files (one folder: names relative to it; several: each keeps its own name)")
+    .argument("<paths...>", "folders, photos or zip files (results' paths: one folder → relative to it; several → each one's name first)")
     .requiredOption("--api <url>", "the service's address, e.g. http://localhost:3000")
     .option("--email <address>", "where the service sends word of the results (needed for a new job)")
     .option("--job <id>", "continue this job: compare its files with these (names and sizes) and send only what storage lacks")

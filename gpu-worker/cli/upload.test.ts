@@ -62,14 +62,14 @@ describe("trapline upload", () => {
     return Buffer.from(await object.Body!.transformToByteArray());
   }
 
-  test("one folder goes up under names relative to it (junk left out, a large file in parts) and is submitted", async () => {
+  test("one folder goes up under its own name first, as the page sends it (junk left out, a large file in parts), and is submitted", async () => {
     const result = await uploadCommand([join(dir, "season")], options, say);
     assert.equal(result.view.status, "queued");
     const names = (await api.plannedFiles(result.jobId)).map((file) => file.name);
-    assert.deepEqual(names, ["big.jpg", "cam1/IMG_0001.JPG", "cam2/IMG_0001.JPG"]);
-    assert.deepEqual(await stored(result.jobId, "big.jpg"), bytes(7 * MiB, 3));
-    assert.deepEqual(await stored(result.jobId, "cam2/IMG_0001.JPG"), bytes(2000, 2));
-    assert.deepEqual(result.stats.partsSent.get("big.jpg")?.sort(), [1, 2]);
+    assert.deepEqual(names, ["season/big.jpg", "season/cam1/IMG_0001.JPG", "season/cam2/IMG_0001.JPG"]);
+    assert.deepEqual(await stored(result.jobId, "season/big.jpg"), bytes(7 * MiB, 3));
+    assert.deepEqual(await stored(result.jobId, "season/cam2/IMG_0001.JPG"), bytes(2000, 2));
+    assert.deepEqual(result.stats.partsSent.get("season/big.jpg")?.sort(), [1, 2]);
     assert.ok(lines.some((line) => /Uploaded 3 file\(s\).*MB\/s/.test(line)), lines.join("\n"));
   });
 
@@ -113,7 +113,7 @@ describe("trapline upload", () => {
     assert.deepEqual(again, [], "nothing went up twice");
     assert.equal(new Set([...first, ...second].map(key)).size, 24, "every part and photo went up once");
     assert.ok(lines.some((line) => new RegExp(`Job ${jobId}: \\d+ of 21 files are in storage already; sending \\d+`).test(line)));
-    assert.deepEqual(await stored(jobId, "a-card.bin"), bytes(16 * MiB + 5, 6));
+    assert.deepEqual(await stored(jobId, "card/a-card.bin"), bytes(16 * MiB + 5, 6));
   });
 
   test("with --job, files that differ from the job's are named and nothing is sent", async () => {
@@ -127,7 +127,7 @@ describe("trapline upload", () => {
     await assert.rejects(uploadCommand([folder], options, (line) => (jobId ||= /^Job (\S+):/.exec(line)?.[1] ?? ""), stop.signal));
     await writeFile(join(folder, "a.jpg"), bytes(11, 1));
     const sent = api.gate!.uploads.length;
-    await assert.rejects(uploadCommand([folder], { ...options, job: jobId }, say), /does not match these files\.\n1 file\(s\) differ in size from the job's:\n  a\.jpg \(11 bytes here, 10 in the job\)/);
+    await assert.rejects(uploadCommand([folder], { ...options, job: jobId }, say), /does not match these files\.\n1 file\(s\) differ in size from the job's:\n  changed\/a\.jpg \(11 bytes here, 10 in the job\)/);
     assert.equal(api.gate!.uploads.length, sent);
   });
 

@@ -1,11 +1,13 @@
-// What `trapline upload` sends: the files under the folders, zips and photos given, each named
-// as the upload page names what the user picks (web/src/pickedNames.ts) and as `trapline
-// process` names its inputs (DESIGN.md "Paths in the results"): one folder given → names
-// relative to it; one zip or photo → its own name; several → each keeps its own name first, a
-// second one of the same name (upper and lower case alike) gets " (2)" (ZipPaths.claimInputName,
-// the rule collectInputs uses). Zips go up as they are; the worker unpacks them.
-// OS junk (.DS_Store, Thumbs.db, hidden files) is skipped as collectInputs skips it; links to
-// folders are not followed; names that cannot be stored safely are reported, not sent.
+// What `trapline upload` sends: the files under the folders, zips and photos given, each under
+// the name the upload page gives what the user picks (web/src/pickedNames.ts): every folder, zip
+// or photo keeps its own name first, and a second one of the same name (upper and lower case
+// alike) gets " (2)" (ZipPaths.claimInputName, the rule collectInputs uses). The worker then
+// applies DESIGN.md "Paths in the results" to what arrived (gpu-worker/worker/s3Inputs.ts): one
+// folder → paths relative to it, one zip → paths inside it, several → each one's name first; so
+// the command line, the page and `trapline process` give the same paths. Zips go up as they
+// are; the worker unpacks them. OS junk (.DS_Store, Thumbs.db, hidden files) is skipped as
+// collectInputs skips it; links to folders are not followed; names that cannot be stored
+// safely are reported, not sent.
 import type { Dirent, Stats } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, extname, join, resolve } from "node:path";
@@ -48,7 +50,7 @@ function byName(a: Dirent, b: Dirent): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-/** Walks `folder`, naming each file `prefix` + its path inside ("" for the top of the upload). */
+/** Walks `folder`, naming each file `prefix` + "/" + its path inside. */
 async function walk(folder: string, prefix: string, out: UploadInputs): Promise<void> {
   let children: Dirent[];
   try {
@@ -60,7 +62,7 @@ async function walk(folder: string, prefix: string, out: UploadInputs): Promise<
   for (const child of children.sort(byName)) {
     if (isOsJunk(child.name)) continue;
     const path = join(folder, child.name);
-    const name = prefix === "" ? child.name : `${prefix}/${child.name}`;
+    const name = `${prefix}/${child.name}`;
     if (child.isDirectory()) {
       await walk(path, name, out);
       continue;
@@ -98,10 +100,9 @@ export async function collectUploadInputs(paths: readonly string[]): Promise<Upl
   }
   const names = new ZipPaths();
   for (const { path, stats } of found) {
-    const alone = found.length === 1;
-    const base = basename(path);
-    if (stats.isDirectory()) await walk(path, alone ? "" : names.claimInputName(base, false), out);
-    else if (stats.isFile()) add(out, alone ? base : names.claimInputName(base, true), path, stats.size);
+    const base = basename(path) || "upload";
+    if (stats.isDirectory()) await walk(path, names.claimInputName(base, false), out);
+    else if (stats.isFile()) add(out, names.claimInputName(base, true), path, stats.size);
     else out.skipped.push({ path, reason: "it is not a regular file or folder" });
   }
   return out;
