@@ -52,7 +52,7 @@ async function queuedJob(options: { uploads: boolean; message: boolean }): Promi
     progress: { processed: 0, total: 0 },
     attempts: 0,
   };
-  await store.create(job, [{ name: "a.jpg", key: inputKey(job.id, "a.jpg"), size: 5, method: "PUT" }]);
+  await store.create(job);
   if (options.uploads) await clients.s3.send(new PutObjectCommand({ Bucket: config.BUCKET, Key: inputKey(job.id, "a.jpg"), Body: "bytes" }));
   await store.transition(job.id, ["uploading"], "queued", { messageState: options.message ? "sent" : "unsent" });
   if (options.message) await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ jobId: job.id }) }));

@@ -22,11 +22,7 @@ const RESERVED = new Set(ZIP_OWN_NAMES.map((name) => name.toLowerCase()));
  * to it), one zip (paths inside it), one file (its own name), or several (each one's own name
  * first, a zip's without ".zip").
  */
-export type PathRoot =
-  | { kind: "folder" | "zip" | "file"; name: string }
-  | { kind: "several"; count: number }
-  /** A cloud job's uploads: the page (or `trapline upload`) already applied the rule to the names it sent. */
-  | { kind: "upload" };
+export type PathRoot = { kind: "folder" | "zip" | "file"; name: string } | { kind: "several"; count: number };
 
 /** "IMG_0001.JPG", 2 → "IMG_0001 (2).JPG"; "notes", 3 → "notes (3)"; a folder "DCIM.v2", 2 → "DCIM.v2 (2)". */
 export function withCopyNumber(name: string, copy: number, isFile = true): string {

@@ -48,14 +48,14 @@ test("planned files download, zips expand, and missing or unsafe ones become row
     assert.match(rejected.get("../escape.JPG") ?? "", /goes up a folder/);
     assert.equal(inputs.imageCount, 2);
     assert.equal(inputs.rejectedCount, 2);
-    assert.deepEqual(inputs.root, { kind: "upload" }, "cam1/ and card.zip: each keeps its name");
+    assert.deepEqual(inputs.root, { kind: "several", count: 2 }, "cam1/ and card.zip: each keeps its name");
   } finally {
     await inputs.dispose();
   }
   assert.deepEqual(await readdir(scratch), [], "dispose removes the scratch folder");
 });
 
-test("a job's paths are the names it was uploaded with (the page applied the paths rule), a missing file's too", async () => {
+test("a job of one folder gets paths relative to it, a file missing from it too", async () => {
   const jpeg = await photo();
   await aws.clients.s3.send(new PutObjectCommand({ Bucket: aws.config.BUCKET, Key: "jobs/y/input/SDcard01/DCIM/IMG_1.JPG", Body: jpeg }));
   const files: PlannedFile[] = [
@@ -64,26 +64,10 @@ test("a job's paths are the names it was uploaded with (the page applied the pat
   ];
   const inputs = await downloadJobInputs(aws.clients.s3, files, { bucket: aws.config.BUCKET, scratchDir: scratch });
   try {
-    assert.deepEqual(inputs.root, { kind: "upload" });
+    assert.deepEqual(inputs.root, { kind: "folder", name: "SDcard01" });
     assert.deepEqual(
       inputs.items.map((item) => (item.kind === "image" ? ["image", item.source.path] : ["rejected", item.path])),
-      [["image", "SDcard01/DCIM/IMG_1.JPG"], ["rejected", "SDcard01/DCIM/gone.JPG"]],
-    );
-  } finally {
-    await inputs.dispose();
-  }
-});
-
-test("a job of one zip gets the paths inside it", async () => {
-  const jpeg = await photo();
-  await aws.clients.s3.send(new PutObjectCommand({ Bucket: aws.config.BUCKET, Key: "jobs/z/input/card.zip", Body: zipBytes([storedEntry("DCIM/IMG_3.JPG", jpeg)]) }));
-  const files: PlannedFile[] = [{ name: "card.zip", key: "jobs/z/input/card.zip", size: 1, method: "PUT" }];
-  const inputs = await downloadJobInputs(aws.clients.s3, files, { bucket: aws.config.BUCKET, scratchDir: scratch });
-  try {
-    assert.deepEqual(inputs.root, { kind: "zip", name: "card.zip" });
-    assert.deepEqual(
-      inputs.items.map((item) => (item.kind === "image" ? item.source.path : item.path)),
-      ["DCIM/IMG_3.JPG"],
+      [["image", "DCIM/IMG_1.JPG"], ["rejected", "DCIM/gone.JPG"]],
     );
   } finally {
     await inputs.dispose();

@@ -13,6 +13,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
+import { FilePlan } from "../../core/filePlan.ts";
 import { JobStore } from "../../core/jobStore.ts";
 import { inputKey, outputPrefix, redisKeys, resultKey } from "../../core/keys.ts";
 import { startLocalAws, type LocalAws } from "../../test/helpers/localAws.ts";
@@ -76,13 +77,15 @@ async function queuedJob(files: Record<string, Buffer>, send = true, options: Jo
     status: "uploading",
     createdAt: now,
     updatedAt: now,
-    fileCount: planned.length,
-    totalBytes: planned.reduce((sum, file) => sum + file.size, 0),
+    fileCount: 0,
+    totalBytes: 0,
     options,
     progress: { processed: 0, total: planned.length },
     attempts: 0,
   };
-  await store.create(job, planned);
+  await store.create(job);
+  const added = await new FilePlan(redis.redis, { retentionDays: 7 }).add(id, planned.map((file) => ({ ...file, type: "image/jpeg", method: "PUT" as const })), { maxFiles: 1000, maxTotalBytes: 1e12 });
+  assert.ok(added.ok);
   assert.equal((await store.transition(id, ["uploading"], "queued")).ok, true);
   if (send) await sendJobMessage(id);
   return id;
@@ -178,13 +181,13 @@ test("a job runs: inputs from S3 (a zip too), results zip to S3, job done, messa
 test("a job that fails every time ends failed with a readable reason, and its message reaches the DLQ", async () => {
   const id = await queuedJob({ "a.jpg": await photo() }, false);
   // Its file list is garbage: every attempt throws.
-  await redis.redis.set(redisKeys.files(id), "{not json");
+  await redis.redis.set(redisKeys.files(id), "not a hash");
   await sendJobMessage(id);
   const { worker: running, lines } = worker();
   const loop = running.start();
   try {
     const job = await jobIn(id, "failed");
-    assert.match(job.error ?? "", /tried to process this job 3 times and it failed each time\. Last error: .*JSON/);
+    assert.match(job.error ?? "", /tried to process this job 3 times and it failed each time\. Last error: .*WRONGTYPE/);
     assert.equal(job.attempts, 3);
     await until("the message to move to the DLQ", async () => (await aws.queueDepth(aws.dlqUrl)) === 1 && (await aws.queueDepth()) === 0);
     assert.equal(lines.filter((line) => line.includes(`Job ${id}: attempt`)).length, 3);
@@ -295,21 +298,20 @@ test("the task is protected from scale-in while it holds a job, and released aft
   }
 });
 
-test("the job's options reach the pipeline: a sorted view when asked for; the upload names are the paths (the page applied the paths rule)", async () => {
+test("the job's options reach the pipeline: a sorted view when asked for; a job of one folder gets paths relative to it", async () => {
   const id = await queuedJob({ "cam1/IMG_0001.JPG": await photo({ left: 160, top: 120, width: 320, height: 240 }), "cam1/IMG_0002.JPG": await photo() }, true, { sortedView: true });
   const { worker: running } = worker();
   const loop = running.start();
   try {
     await jobIn(id, "done");
     const zip = await readResult(id);
-    // The page strips a lone picked folder's name itself; what it uploaded under cam1/ was picked
-    // as more than one thing, so cam1/ stays (DESIGN.md "Paths in the results").
-    assert.ok(zip.has("sorted/animal/cam1/IMG_0001.JPG"), [...zip.keys()].join(", "));
-    assert.ok(zip.has("sorted/empty/cam1/IMG_0002.JPG"));
-    assert.ok(zip.has("cam1/IMG_0001.JPG") && zip.has("cam1/IMG_0002.JPG"));
+    // The job's uploads are one folder, cam1/: paths are relative to it (DESIGN.md "Paths in the results").
+    assert.ok(zip.has("sorted/animal/IMG_0001.JPG"), [...zip.keys()].join(", "));
+    assert.ok(zip.has("sorted/empty/IMG_0002.JPG"));
+    assert.ok(zip.has("IMG_0001.JPG") && zip.has("IMG_0002.JPG"));
     const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as { images: { file: string }[] };
-    assert.deepEqual(json.images.map((image) => image.file), ["cam1/IMG_0001.JPG", "cam1/IMG_0002.JPG"]);
-    assert.match(zip.get("README.txt")!.toString("utf8"), /Paths are the names the files were uploaded with/);
+    assert.deepEqual(json.images.map((image) => image.file), ["IMG_0001.JPG", "IMG_0002.JPG"]);
+    assert.match(zip.get("README.txt")!.toString("utf8"), /Paths are relative to the folder you chose, "cam1"/);
   } finally {
     await running.stop(5000);
     await loop;

@@ -134,7 +134,8 @@ test("a photo replaced after submit, while the job waits (its upload link is sti
     const zip = await downloadZip(done.downloadUrl!, waiting.dir);
     assert.deepEqual([...zip.keys()].filter((name) => name.includes("swapped")), [], "nothing from the swapped zip was processed");
     const json = JSON.parse(zip.get("detections.json")!.toString()) as { images: Array<{ file: string }> };
-    assert.deepEqual(json.images.map((image) => image.file), ["cam1/kept.JPG"]);
+    // One uploaded folder, cam1/: paths are relative to it (DESIGN.md "Paths in the results").
+    assert.deepEqual(json.images.map((image) => image.file), ["kept.JPG"]);
     // The swapped file is a row of results.xlsx with its reason (exceljs reads files, not Buffers, under ES2024 types).
     const xlsxPath = join(waiting.dir, "results.xlsx");
     await writeFile(xlsxPath, zip.get("results.xlsx")!);
@@ -145,7 +146,7 @@ test("a photo replaced after submit, while the job waits (its upload link is sti
       if (n > 1) rows.push((row.values as unknown[]).map(String).join(" | "));
     });
     assert.equal(rows.length, 2, rows.join("\n"));
-    assert.match(rows.find((row) => row.includes("cam1/swapped.JPG")) ?? "", /changed after the upload was checked; it was not processed/);
+    assert.match(rows.find((row) => row.startsWith("swapped.JPG |")) ?? "", /changed after the upload was checked; it was not processed/);
     assert.equal(done.result?.failed, 1);
   } finally {
     await waiting.close();

@@ -199,11 +199,6 @@ function pathsStart(root: PathRoot | undefined): string {
         `You chose ${root.count} folders, photos or zips: each path starts with the name of the one it ` +
         'came from (a zip\'s name without ".zip"; a second one with the same name gets " (2)").'
       );
-    case "upload":
-      return (
-        "Paths are the names the files were uploaded with: relative to the folder you picked when you " +
-        "picked one (its own name is not part of them), starting with each one's own name when you picked several."
-      );
     default:
       return (
         "Paths are relative to what you chose: inside the folder or zip when you chose one, starting " +
@@ -230,8 +225,6 @@ function topFolder(root: PathRoot | undefined): string {
       return "the folder that holds the photo";
     case "several":
       return "the folder that holds what you chose (each zip unzipped into a folder of its own name)";
-    case "upload":
-      return "the folder you picked (or the one holding what you picked, each zip unzipped into a folder of its own name)";
     default:
       return "the folder described under PATHS above";
   }
