@@ -4,6 +4,9 @@ import { z } from "zod";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+/** S3's largest object: a file above this cannot be stored at all. */
+const S3_MAX_OBJECT_BYTES = 5 * TiB;
 
 const number = (fallback: number) => z.coerce.number().finite().default(fallback);
 const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
@@ -31,15 +34,25 @@ export const ConfigSchema = z.object({
   /** Default render threshold; unset means the model's typical threshold. */
   RENDER_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   OUTPUT_THRESHOLD: probability(0.005),
-  /** Upload limits per job. */
-  MAX_FILES: z.coerce.number().int().min(1).default(20_000),
-  MAX_FILE_BYTES: number(5 * GiB),
-  MAX_TOTAL_BYTES: number(100 * GiB),
+  /** Upload limits per job: an SD card's worth of photos (250,000 files, 2 TiB) by default. */
+  MAX_FILES: z.coerce.number().int().min(1).default(250_000),
+  /**
+   * Largest single file: one zip of a 64 or 128 GB card fits; S3 itself stops at 5 TiB. The
+   * worker downloads each file whole to its scratch disk, so this stays far below S3's limit.
+   */
+  MAX_FILE_BYTES: z.coerce.number().int().min(1).max(S3_MAX_OBJECT_BYTES).default(200 * GiB),
+  MAX_TOTAL_BYTES: number(2 * TiB),
   /** Files above this size upload as multipart; parts are PART_BYTES (S3 minimum 5 MiB; fauxqs caps bodies near 11 MiB). */
   MULTIPART_THRESHOLD_BYTES: number(8 * MiB),
   PART_BYTES: number(8 * MiB),
   /** How long presigned URLs stay valid. */
   PRESIGN_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  /**
+   * A job still uploading with no upload activity (creating, adding files, signing, completing)
+   * for this long expires: its inputs and unfinished multipart uploads are deleted, and it no
+   * longer counts against its owner's creation limit.
+   */
+  UPLOAD_IDLE_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
   /** Inputs and results are deleted after this many days (S3 lifecycle); job records expire with them. */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   /** Job creations allowed per client IP and per email per hour. */

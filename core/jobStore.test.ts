@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { JobStore, StoreUnavailableError, createRedis, decodeRecord, encodeRecord, median } from "./jobStore.ts";
-import type { JobRecord, PlannedFile } from "./jobs.ts";
+import type { JobRecord } from "./jobs.ts";
 import { redisKeys } from "./keys.ts";
 import { testRedis } from "../test/helpers/redis.ts";
 import type { TestRedis } from "../test/helpers/redis.ts";
@@ -25,11 +25,6 @@ function newJob(overrides: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
-const files: PlannedFile[] = [
-  { name: "cam1/a.jpg", key: "jobs/x/input/cam1/a.jpg", size: 1000, type: "image/jpeg", method: "PUT" },
-  { name: "card.zip", key: "jobs/x/input/card.zip", size: 2000, method: "multipart", uploadId: "u-1" },
-];
-
 describe("JobStore", () => {
   let t: TestRedis;
   let store: JobStore;
@@ -39,16 +34,13 @@ describe("JobStore", () => {
   });
   after(async () => t.cleanup());
 
-  test("create then get returns the same record, files apart, both expiring with the retention", async () => {
+  test("create then get returns the same record, expiring with the retention", async () => {
     const job = newJob();
-    await store.create(job, files);
+    await store.create(job);
     assert.deepEqual(await store.get(job.id), job);
-    assert.deepEqual(await store.getFiles(job.id), files);
     const ttl = await t.redis.ttl(redisKeys.job(job.id));
     assert.ok(ttl > 7 * 86400 - 60 && ttl <= 7 * 86400, `ttl ${ttl}`);
-    assert.ok((await t.redis.ttl(redisKeys.files(job.id))) > 7 * 86400 - 60);
     assert.equal(await store.get("no-such-job"), null);
-    assert.equal(await store.getFiles("no-such-job"), null);
   });
 
   test("records round-trip through their hash encoding, nested fields as JSON", () => {
@@ -67,7 +59,7 @@ describe("JobStore", () => {
 
   test("transitions are one-way, stamp their timestamps and return the new record", async () => {
     const job = newJob();
-    await store.create(job, files);
+    await store.create(job);
     const queued = await store.transition(job.id, ["uploading"], "queued");
     assert.equal(queued.ok, true);
     assert.ok(queued.ok && queued.job.status === "queued" && queued.job.queuedAt);
@@ -91,23 +83,9 @@ describe("JobStore", () => {
     assert.deepEqual(await store.transition("missing-job", ["uploading"], "queued"), { ok: false, status: null });
   });
 
-  test("a transition can replace the files list in the same step; a refused one leaves it", async () => {
-    const job = newJob();
-    await store.create(job, files);
-    const checked = files.map((file, index) => ({ ...file, etag: `"etag-${index}"` }));
-    assert.ok((await store.transition(job.id, ["uploading"], "queued", { files: checked })).ok);
-    assert.deepEqual(await store.getFiles(job.id), checked);
-    const ttl = await t.redis.ttl(redisKeys.files(job.id));
-    assert.ok(ttl > 7 * 86400 - 60 && ttl <= 7 * 86400, `the files still expire with the record (ttl ${ttl})`);
-
-    const refused = await store.transition(job.id, ["uploading"], "queued", { files });
-    assert.equal(refused.ok, false);
-    assert.deepEqual(await store.getFiles(job.id), checked);
-  });
-
   test("of many concurrent identical transitions exactly one wins", async () => {
     const job = newJob();
-    await store.create(job, files);
+    await store.create(job);
     const results = await Promise.all(Array.from({ length: 20 }, () => store.transition(job.id, ["uploading"], "queued")));
     assert.equal(results.filter((result) => result.ok).length, 1);
     assert.ok(results.every((result) => result.ok || result.status === "queued"));
@@ -119,7 +97,7 @@ describe("JobStore", () => {
     const store = new JobStore(own.redis, { retentionDays: 7 });
     after(async () => own.cleanup());
     const [a, b, c] = [newJob({ fileCount: 10 }), newJob({ fileCount: 5 }), newJob({ fileCount: 7 })];
-    for (const job of [a, b, c]) await store.create(job, files);
+    for (const job of [a, b, c]) await store.create(job);
     for (const job of [a, b, c]) {
       await store.transition(job.id, ["uploading"], "queued");
       await new Promise((resolve) => setTimeout(resolve, 3));
@@ -137,7 +115,7 @@ describe("JobStore", () => {
 
   test("attempts and progress change only records that exist", async () => {
     const job = newJob();
-    await store.create(job, files);
+    await store.create(job);
     assert.equal(await store.recordAttempt(job.id), 1);
     assert.equal(await store.recordAttempt(job.id), 2);
     assert.equal(await store.setProgress(job.id, 3, 9), true);
@@ -154,7 +132,7 @@ describe("JobStore", () => {
     let clock = Date.parse("2026-03-01T10:00:00.000Z");
     const timed = new JobStore(t.redis, { retentionDays: 7, now: () => new Date(clock) });
     const job = newJob();
-    await timed.create(job, files);
+    await timed.create(job);
     await timed.transition(job.id, ["uploading"], "queued");
     await timed.transition(job.id, ["queued"], "processing");
     await timed.setProgress(job.id, 0, 50);
@@ -175,7 +153,7 @@ describe("JobStore", () => {
 
   test("message state compare-and-set lets exactly one caller claim a resend", async () => {
     const job = newJob();
-    await store.create(job, files);
+    await store.create(job);
     await store.transition(job.id, ["uploading"], "queued", { messageState: "unsent" });
     assert.equal(await store.getMessageState(job.id), "unsent");
     const claims = await Promise.all(Array.from({ length: 5 }, () => store.compareAndSetMessageState(job.id, ["unsent"], "sending")));

@@ -14,15 +14,17 @@
 //   error                                the user-readable reason; absent unless failed
 //   messageState                         "sending" | "sent" | "unsent": whether the job's SQS
 //                                        message went out (set by the API's submit)
-// The planned files are a JSON array of PlannedFile at redisKeys.files(id), read only when needed.
-// Both keys expire after RETENTION_DAYS, with the S3 lifecycle.
+//   activeAtMs, countedBy                while uploading: last upload activity, and whose
+//                                        creation limits counted the job (core/uploadIdle.ts)
+// The planned files live beside the record (core/filePlan.ts), fileCount and totalBytes count
+// them. Every key expires after RETENTION_DAYS, with the S3 lifecycle.
 //
 // Every key a script touches carries the job's {hash tag}, so scripts run on cluster-mode Redis.
 import { Redis, Cluster } from "ioredis";
 import type { RedisOptions } from "ioredis";
 import type { Config } from "./config.ts";
 import { ALLOWED_TRANSITIONS, JOB_STATUSES } from "./jobs.ts";
-import type { JobOptions, JobRecord, JobResult, JobStatus, PlannedFile } from "./jobs.ts";
+import type { JobOptions, JobRecord, JobResult, JobStatus } from "./jobs.ts";
 import { redisKeys } from "./keys.ts";
 
 export type RedisClient = Redis | Cluster;
@@ -96,10 +98,9 @@ export function createRedis(config: Pick<Config, "REDIS_URL" | "REDIS_CLUSTER">,
   return client;
 }
 
-// Lua: status change, atomic and one-way. KEYS[1] job hash, KEYS[2] its files list. ARGV: to,
-// now, JSON list of allowed "from" statuses, a new files list ("": unchanged; it then expires with
-// the record), then field/value pairs to set. Returns {"ok", ...HGETALL} or {"refused", status}
-// ("" when the job does not exist).
+// Lua: status change, atomic and one-way. KEYS[1] job hash. ARGV: to, now, JSON list of allowed
+// "from" statuses, then field/value pairs to set. Returns {"ok", ...HGETALL} or
+// {"refused", status} ("" when the job does not exist).
 const TRANSITION_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'refused', ''} end
@@ -110,11 +111,7 @@ for _, from in ipairs(allowed) do
 end
 if not permitted then return {'refused', status} end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2])
-if ARGV[4] ~= '' then
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[4], 'KEEPTTL') end
-end
-for i = 5, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local record = redis.call('HGETALL', KEYS[1])
@@ -167,8 +164,6 @@ export interface TransitionPatch {
   messageState?: MessageState;
   /** null empties it (see SET_PROGRESS_SCRIPT). */
   measuredFrom?: null;
-  /** Replaces the planned files (submit records each one's ETag). */
-  files?: readonly PlannedFile[];
 }
 
 export type MessageState = "sending" | "sent" | "unsent";
@@ -210,14 +205,13 @@ export class JobStore {
     this.#rateCacheMs = options.rateCacheMs ?? 5_000;
   }
 
-  /** Stores a new job and its planned files; both expire after the retention period. */
-  async create(job: JobRecord, files: readonly PlannedFile[]): Promise<void> {
+  /** Stores a new job's record, which expires after the retention period; its files are added with FilePlan.add. */
+  async create(job: JobRecord): Promise<void> {
     await this.#run(async () => {
       const results = await this.redis
         .multi()
         .hset(redisKeys.job(job.id), encodeRecord(job))
         .expire(redisKeys.job(job.id), this.#ttlSeconds)
-        .set(redisKeys.files(job.id), JSON.stringify(files), "EX", this.#ttlSeconds)
         .exec();
       const failed = results?.find(([error]) => error);
       if (failed?.[0]) throw failed[0];
@@ -229,15 +223,9 @@ export class JobStore {
     return decodeRecord(fields);
   }
 
-  async getFiles(id: string): Promise<PlannedFile[] | null> {
-    const text = await this.#run(() => this.redis.get(redisKeys.files(id)));
-    return text === null ? null : (JSON.parse(text) as PlannedFile[]);
-  }
-
   /**
    * Moves the job to `to` if its status is one of `allowedFrom` (and the move is allowed by
-   * ALLOWED_TRANSITIONS), setting `patch` (and the files list, when given) in the same atomic
-   * step. Timestamps follow the status: queued sets queuedAt, processing startedAt, done and
+   * ALLOWED_TRANSITIONS), setting `patch` in the same atomic step. Timestamps follow the status: queued sets queuedAt, processing startedAt, done and
    * failed finishedAt (unless patched). The queue set follows too: queued adds the job, done/failed/expired remove it.
    */
   async transition(id: string, allowedFrom: readonly JobStatus[], to: JobStatus, patch: TransitionPatch = {}): Promise<TransitionResult> {
@@ -247,13 +235,11 @@ export class JobStore {
     const reply = (await this.#run(() =>
       this.redis.eval(
         TRANSITION_SCRIPT,
-        2,
+        1,
         redisKeys.job(id),
-        redisKeys.files(id),
         to,
         now,
         JSON.stringify(from),
-        stamped.files ? JSON.stringify(stamped.files) : "",
         ...encodePatch(stamped),
       ),
     )) as string[];

@@ -35,6 +35,8 @@ export interface PlannedFile {
    * reads with If-Match on this, so an object replaced since is not processed.
    */
   etag?: string;
+  /** The size of the object storage held instead, when it was last seen at another size than planned. */
+  storedSize?: number;
 }
 
 export interface JobOptions {

@@ -25,8 +25,16 @@ const REDIS_PREFIX = "trapline:";
 export const redisKeys = {
   /** Hash: the job record. */
   job: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}`,
-  /** String: JSON list of the job's PlannedFiles (can be long; read only when needed). */
+  /** Hash: the job's planned files, name → compact record (core/filePlan.ts). */
   files: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:files`,
+  /** Hash: the job's multipart uploads now open, S3 upload id → file name. */
+  uploads: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:uploads`,
+  /** Hash: parts of one multipart upload that its client said it sent, part number → ETag. */
+  parts: (jobId: string, uploadId: string) => `${REDIS_PREFIX}job:{${jobId}}:parts:${uploadId}`,
+  /** Sorted set of jobs still uploading by their last upload activity (ms), for idle expiry. */
+  uploading: () => `${REDIS_PREFIX}uploading`,
+  /** Sorted set of expired jobs whose storage is still being freed, by when they expired (ms). */
+  cleanup: () => `${REDIS_PREFIX}cleanup`,
   /** Sorted set of queued and processing job ids by queue time, for queue positions. */
   queue: () => `${REDIS_PREFIX}queue`,
   /** List of recent jobs' images/s, for ETAs. */

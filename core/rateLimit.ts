@@ -22,6 +22,13 @@ if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 `;
 
+// Lua: give back one count, if its window is still kept. KEYS[1] counter.
+const REFUND_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+`;
+
 export interface RateLimiterOptions {
   /** Requests allowed per subject per window. */
   limit: number;
@@ -61,6 +68,20 @@ export class RateLimiter {
       throw new StoreUnavailableError(`The rate-limit store (Redis) is unavailable: ${String(error)}`, { cause: error });
     }
     return { allowed: count <= this.limit, count, retryAfterSeconds };
+  }
+
+  /**
+   * Gives back one count of `subject` in the window that held `atMs` (a job created then and
+   * never submitted); nothing when that window is over.
+   */
+  async refund(kind: RateLimitKind, subject: string, atMs: number): Promise<void> {
+    const key = redisKeys.rateLimit(kind, normalise(kind, subject), Math.floor(atMs / this.#windowMs));
+    try {
+      await this.#redis.eval(REFUND_SCRIPT, 1, key);
+    } catch (error) {
+      if (error instanceof Error && error.name === "ReplyError") throw error;
+      throw new StoreUnavailableError(`The rate-limit store (Redis) is unavailable: ${String(error)}`, { cause: error });
+    }
   }
 }
 

@@ -6,14 +6,13 @@ import { cors } from "hono/cors";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { ApiError, errorBody, handleError } from "./errors.ts";
 import { createJobRoutes } from "./routes/createJob.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { submitRoutes } from "./routes/submit.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import type { AppDeps } from "./types.ts";
-
-/** Largest JSON body: a 20,000-file job list with long names fits; Lambda stops at 6 MB anyway. */
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
+import { MAX_BODY_BYTES, MAX_PAGE_FILES } from "./wire.ts";
 
 export function createApp(deps: AppDeps): Hono {
   const log = deps.log ?? ((message: string) => console.error(message));
@@ -35,13 +34,18 @@ export function createApp(deps: AppDeps): Hono {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new ApiError(413, "body_too_large", `The request is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB. Split the upload into several jobs.`);
+        throw new ApiError(
+          413,
+          "body_too_large",
+          `The request is larger than ${MAX_BODY_BYTES / 1_000_000} MB. Send files in pages of at most ${MAX_PAGE_FILES} (POST /api/jobs/<id>/files), fewer when their names are long.`,
+        );
       },
     }),
   );
 
   app.route("/", healthRoutes(deps));
   app.route("/", createJobRoutes(deps));
+  app.route("/", fileRoutes(deps));
   app.route("/", uploadRoutes(deps));
   app.route("/", submitRoutes(deps));
   app.route("/", statusRoutes(deps));

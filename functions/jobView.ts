@@ -2,40 +2,15 @@
 // position, ETA and, when done, a fresh download link. A finished job whose Redis record is gone
 // is found by its result in S3, the fallback truth (resultOnlyView).
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import type { JobRecord, JobStatus } from "../core/jobs.ts";
+import type { JobRecord } from "../core/jobs.ts";
 import { JOB_ID_PATTERN } from "../core/jobs.ts";
 import { resultKey } from "../core/keys.ts";
 import { ApiError } from "./errors.ts";
 import { presignGet } from "./presign.ts";
 import type { AppDeps } from "./types.ts";
+import type { JobView } from "./wire.ts";
 
-export interface JobView {
-  jobId: string;
-  status: JobStatus;
-  fileCount: number | null;
-  totalBytes: number | null;
-  progress: { processed: number; total: number };
-  /** Jobs ahead in the queue (0: next or running); null when not queued or processing. */
-  queuePosition: number | null;
-  /** Seconds until done (see estimateSeconds); null when unknown or not applicable. */
-  etaSeconds: number | null;
-  attempts: number;
-  createdAt: string | null;
-  updatedAt: string | null;
-  queuedAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | null;
-  /** `images`: files looked at, photos and not; `failed`: those that could not be read (results.xlsx says why). */
-  result: { images: number; failed: number; bytes: number } | null;
-  /**
-   * True when the job's record has expired and only its result remains: the counts and times
-   * above are unknown (zeros and nulls), not measured.
-   */
-  recordGone?: true;
-  downloadUrl?: string;
-  downloadExpiresAt?: string;
-}
+export type { JobView } from "./wire.ts";
 
 /** Photos done since measuredFrom before the job's own speed is trusted over recent jobs'. */
 export const OWN_RATE_MIN_IMAGES = 10;

@@ -2,8 +2,13 @@
 // result. All are signed with the presigning client (no x-amz-checksum-* parameters). Upload URLs
 // sign the body's length too (content-length in X-Amz-SignedHeaders), so S3 refuses a body of any
 // other size with SignatureDoesNotMatch; browsers send that header themselves.
+//
+// UploadSigner signs the many upload URLs of a page of files: the same URLs, byte for byte, as
+// getSignedUrl (functions/presign.test.ts compares them), about five times faster, because it
+// resolves the bucket's endpoint once and then signs each request with the SDK's own signer
+// instead of running a command through the client's middleware for every URL.
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { partLength } from "./uploadPlan.ts";
 
@@ -60,3 +65,81 @@ export async function presignGet(presigner: S3Client, bucket: string, key: strin
   return { url, expiresAt: expiry(seconds) };
 }
 
+
+/** Encodes like the SDK's extendedEncodeURIComponent: RFC 3986 unreserved characters stay, the rest is %XX. */
+function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** An S3 key as the SDK puts it into a path: each segment escaped, slashes kept. */
+function escapeKey(key: string): string {
+  return key.split("/").map(escapeUri).join("/");
+}
+
+interface Endpoint {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  /** The path before the key: "/<bucket>/" for path-style endpoints, "/" for virtual-hosted ones. */
+  basePath: string;
+}
+
+/** Key used once to learn where the bucket's objects are addressed. */
+const PROBE_KEY = "trapline-endpoint-probe";
+
+/** Upload URLs (single PUTs and multipart parts) for one bucket, valid for `seconds`. */
+export class UploadSigner {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #seconds: number;
+  readonly #signer: S3RequestPresigner;
+  #endpoint: Promise<Endpoint> | undefined;
+
+  constructor(presigner: S3Client, bucket: string, seconds: number) {
+    this.#client = presigner;
+    this.#bucket = bucket;
+    this.#seconds = seconds;
+    this.#signer = new S3RequestPresigner({ ...presigner.config });
+  }
+
+  /** A PUT URL for a body of exactly `size` bytes; the client sends one header of its own: content-type. */
+  async put(key: string, contentType: string, size: number, signingDate?: Date): Promise<string> {
+    return this.#sign(key, { "x-id": "PutObject" }, { "content-type": contentType, "content-length": String(size) }, signingDate);
+  }
+
+  /** The URL of part `partNumber` of a file of `size` bytes cut into `partSize` parts. */
+  async part(target: { key: string; uploadId: string; size: number; partSize: number }, partNumber: number, signingDate?: Date): Promise<string> {
+    const length = partLength(target.size, target.partSize, partNumber);
+    return this.#sign(target.key, { "x-id": "UploadPart", partNumber: String(partNumber), uploadId: target.uploadId }, { "content-length": String(length) }, signingDate);
+  }
+
+  async #sign(key: string, query: Record<string, string>, headers: Record<string, string>, signingDate?: Date): Promise<string> {
+    const endpoint = await this.#resolve();
+    const host = endpoint.port === undefined ? endpoint.hostname : `${endpoint.hostname}:${endpoint.port}`;
+    const signed = await this.#signer.presign(
+      { method: "PUT", protocol: endpoint.protocol, hostname: endpoint.hostname, ...(endpoint.port === undefined ? {} : { port: endpoint.port }), path: endpoint.basePath + escapeKey(key), query, headers: { host, ...headers } },
+      { expiresIn: this.#seconds, signableHeaders: new Set(Object.keys(headers)), ...(signingDate ? { signingDate } : {}) },
+    );
+    const signedQuery = signed.query ?? {};
+    const search = Object.keys(signedQuery)
+      .sort()
+      .map((name) => `${escapeUri(name)}=${escapeUri(String(signedQuery[name]))}`)
+      .join("&");
+    return `${endpoint.protocol}//${host}${signed.path}?${search}`;
+  }
+
+  /** Where the bucket's objects live, learnt once from one URL the SDK signs in full. */
+  #resolve(): Promise<Endpoint> {
+    this.#endpoint ??= getSignedUrl(this.#client, new PutObjectCommand({ Bucket: this.#bucket, Key: PROBE_KEY }), { expiresIn: 60 }).then((url) => {
+      const parsed = new URL(url);
+      if (!parsed.pathname.endsWith(`/${PROBE_KEY}`)) throw new Error(`Unexpected presigned URL layout: ${parsed.origin}${parsed.pathname}`);
+      return {
+        protocol: parsed.protocol,
+        hostname: parsed.hostname,
+        ...(parsed.port ? { port: Number(parsed.port) } : {}),
+        basePath: parsed.pathname.slice(0, -PROBE_KEY.length),
+      };
+    });
+    return this.#endpoint;
+  }
+}

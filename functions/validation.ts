@@ -6,6 +6,7 @@ import type { Config } from "../core/config.ts";
 import { emailProblem } from "../core/email.ts";
 import { toSafeRelativePath } from "../core/safePath.ts";
 import { ApiError } from "./errors.ts";
+import { MAX_PAGE_FILES } from "./wire.ts";
 
 /** Longest file name accepted before normalising (safePath caps the result at 900 bytes). */
 const MAX_RAW_NAME_LENGTH = 2048;
@@ -19,6 +20,14 @@ export const S3_MAX_PARTS = 10_000;
 
 const threshold = z.number().min(0).max(1);
 
+const FileToUpload = z.object({
+  name: z.string().min(1).max(MAX_RAW_NAME_LENGTH),
+  size: z.number().int().min(0),
+  type: z.string().max(255).optional(),
+});
+
+const FilesPage = z.array(FileToUpload).max(MAX_PAGE_FILES, { error: `files: send at most ${MAX_PAGE_FILES} files per request; add the rest with POST /api/jobs/<id>/files` });
+
 export const CreateJobBody = z.object({
   // The page checks the same rule while typing (core/email.ts); its message is a whole sentence.
   email: z
@@ -28,15 +37,8 @@ export const CreateJobBody = z.object({
       const problem = emailProblem(value);
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
-  files: z
-    .array(
-      z.object({
-        name: z.string().min(1).max(MAX_RAW_NAME_LENGTH),
-        size: z.number().int().min(0),
-        type: z.string().max(255).optional(),
-      }),
-    )
-    .min(1, { error: "files: choose at least one photo or zip to upload" }),
+  /** The first page of files, or none. */
+  files: FilesPage.optional(),
   options: z
     .object({
       renderThreshold: threshold.optional(),
@@ -45,8 +47,18 @@ export const CreateJobBody = z.object({
       eventGapSeconds: z.number().min(1).max(86_400).optional(),
     })
     .optional(),
+  totals: z.object({ files: z.number().int().min(0), bytes: z.number().int().min(0) }).optional(),
 });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
+
+export const AddFilesBody = z.object({ files: FilesPage.min(1, { error: "files: send at least one file" }) });
+
+export const SignUploadsBody = z.object({
+  names: z
+    .array(z.string().min(1).max(MAX_RAW_NAME_LENGTH))
+    .min(1, { error: "names: ask for at least one file" })
+    .max(MAX_PAGE_FILES, { error: `names: ask for at most ${MAX_PAGE_FILES} files per request` }),
+});
 
 export const SignPartsBody = z.object({
   partNumbers: z.array(z.number().int().min(1).max(S3_MAX_PARTS)).min(1).max(MAX_PARTS_PER_SIGN),
@@ -59,12 +71,21 @@ const CompletedPart = z.union([
 ]);
 export const CompleteUploadBody = z.object({ parts: z.array(CompletedPart).min(1).max(S3_MAX_PARTS) });
 
+export const RecordPartsBody = z.object({
+  parts: z
+    .array(z.object({ partNumber: z.number().int().min(1).max(S3_MAX_PARTS), etag: z.string().min(1).max(200) }))
+    .min(1)
+    .max(MAX_PARTS_PER_SIGN),
+});
+
 /** Which field a zod issue is about decides the error code, so clients can react per problem. */
 function codeFor(path: readonly PropertyKey[]): string {
   if (path[0] === "email") return "invalid_email";
-  if (path[0] === "files" && path.length === 1) return "no_files";
+  if (path[0] === "files" && path.length === 1) return "invalid_files";
   if (path[0] === "files") return "invalid_file";
   if (path[0] === "options") return "invalid_options";
+  if (path[0] === "totals") return "invalid_totals";
+  if (path[0] === "names") return "invalid_names";
   return "invalid_request";
 }
 
@@ -139,13 +160,13 @@ export interface CheckedFile {
   type: string;
 }
 
-/** Limits, safe names and duplicates for a job's file list; throws a 400 ApiError naming the problem. */
-export function checkFiles(files: CreateJobBody["files"], config: Pick<Config, "MAX_FILES" | "MAX_FILE_BYTES" | "MAX_TOTAL_BYTES">): CheckedFile[] {
-  if (files.length > config.MAX_FILES) {
-    throw new ApiError(400, "too_many_files", `A job can hold at most ${config.MAX_FILES} files; this one lists ${files.length}. Zip folders together, or split the upload into several jobs.`);
-  }
+/**
+ * One page of files: safe names, each file's size, and no two names the same after making them
+ * safe; throws a 400 ApiError naming the problem. The job's totals are checked where they are
+ * counted (core/filePlan.ts).
+ */
+export function checkPage(files: readonly z.infer<typeof FileToUpload>[], config: Pick<Config, "MAX_FILE_BYTES">): CheckedFile[] {
   const seen = new Map<string, string>();
-  let total = 0;
   const checked: CheckedFile[] = [];
   for (const file of files) {
     const safe = toSafeRelativePath(file.name);
@@ -155,16 +176,32 @@ export function checkFiles(files: CreateJobBody["files"], config: Pick<Config, "
     }
     const earlier = seen.get(safe.path);
     if (earlier !== undefined) {
-      throw new ApiError(400, "duplicate_name", `${JSON.stringify(file.name)} and ${JSON.stringify(earlier)} would both be stored as "${safe.path}"; rename one of them.`);
+      throw new ApiError(400, "duplicate_name", `${JSON.stringify(file.name)} and ${JSON.stringify(earlier)} would both be stored as "${safe.path}"; rename one of them.`, {
+        details: { names: [safe.path] },
+      });
     }
     seen.set(safe.path, file.name);
-    total += file.size;
     checked.push({ name: safe.path, size: file.size, type: file.type && MIME_TYPE.test(file.type) ? file.type : DEFAULT_CONTENT_TYPE });
   }
-  if (total > config.MAX_TOTAL_BYTES) {
-    throw new ApiError(400, "total_too_large", `These files add up to ${formatBytes(total)}; one job takes at most ${formatBytes(config.MAX_TOTAL_BYTES)}. Split them into several jobs.`);
-  }
   return checked;
+}
+
+/** The 400 for a job that would hold more files than MAX_FILES. */
+export function tooManyFiles(count: number, maxFiles: number): ApiError {
+  return new ApiError(
+    400,
+    "too_many_files",
+    `A job can hold at most ${maxFiles.toLocaleString("en-US")} files (MAX_FILES); this one would hold ${count.toLocaleString("en-US")}. Zip folders together, or split the upload into several jobs.`,
+  );
+}
+
+/** The 400 for a job whose files would add up to more than MAX_TOTAL_BYTES. */
+export function tooLarge(bytes: number, maxBytes: number): ApiError {
+  return new ApiError(
+    400,
+    "total_too_large",
+    `This job's files would add up to ${formatBytes(bytes)}; one job takes at most ${formatBytes(maxBytes)} (MAX_TOTAL_BYTES). Split them into several jobs.`,
+  );
 }
 
 export function formatBytes(bytes: number): string {

@@ -126,7 +126,7 @@ describe("API: create, upload, submit, status, download", () => {
 
     // Submit kept each object's ETag (a multipart one too), and the worker reads them by it.
     const listed = await api.aws.clients.s3.send(new ListObjectsV2Command({ Bucket: api.aws.config.BUCKET, Prefix: `jobs/${jobId}/input/` }));
-    const files = (await api.store.getFiles(jobId))!;
+    const files = await api.plannedFiles(jobId);
     assert.deepEqual(
       files.map((file) => file.etag).sort(),
       listed.Contents?.map((object) => object.ETag).sort(),
@@ -285,7 +285,7 @@ describe("API: create, upload, submit, status, download", () => {
     await putFile(plan, original);
     assert.equal((await api.call("POST", `/api/jobs/${jobId}/submit`)).status, 200);
     const listed = await api.aws.clients.s3.send(new ListObjectsV2Command({ Bucket: api.aws.config.BUCKET, Prefix: `jobs/${jobId}/input/` }));
-    const files = (await api.store.getFiles(jobId))!;
+    const files = await api.plannedFiles(jobId);
     assert.deepEqual(
       files.map((file) => [file.name, file.etag]),
       [["cam1/IMG_0002.JPG", listed.Contents?.[0]?.ETag]],

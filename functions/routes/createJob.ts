@@ -1,36 +1,20 @@
-// POST /api/jobs: validate, rate-limit, create the job in Redis and hand back an upload plan per
-// file (a presigned PUT, or a multipart upload with its first part URLs). Keys are chosen here.
+// POST /api/jobs: validate, rate-limit, create the job in Redis with its first page of files (or
+// none) and hand back an upload plan per file (functions/uploadPlans.ts). Keys are chosen here.
+// The rest of the files follow a page at a time (routes/files.ts).
 import { randomBytes } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
-import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
-import { inputKey } from "../../core/keys.ts";
-import { RateLimiter } from "../../core/rateLimit.ts";
+import type { JobRecord } from "../../core/jobs.ts";
+import type { CountedBy } from "../../core/uploadIdle.ts";
 import { ApiError } from "../errors.ts";
-import { expiry, presignParts, presignPut } from "../presign.ts";
+import { addPage } from "../filePages.ts";
+import { idleUploads } from "../idleUploads.ts";
+import { expiry } from "../presign.ts";
 import type { AppDeps } from "../types.ts";
-import { INITIAL_SIGNED_PARTS, partCountFor, partNumbers, partSizeFor, usesMultipart } from "../uploadPlan.ts";
-import { CreateJobBody, checkFiles, parseBody } from "../validation.ts";
-import type { CheckedFile } from "../validation.ts";
-
-/** S3 calls in flight at once while creating multipart uploads for one job. */
-const CREATE_CONCURRENCY = 16;
-
-export type UploadPlan =
-  | { name: string; method: "PUT"; url: string; headers: Record<string, string> }
-  | {
-      name: string;
-      method: "multipart";
-      multipart: {
-        uploadId: string;
-        key: string;
-        partSize: number;
-        partCount: number;
-        /** The first parts' URLs; sign the rest with POST /api/jobs/<id>/uploads/<uploadId>/sign. */
-        parts: { partNumber: number; url: string }[];
-      };
-    };
+import { planner } from "../uploadPlans.ts";
+import { CreateJobBody, checkPage, parseBody, tooLarge, tooManyFiles } from "../validation.ts";
+import { MAX_PAGE_FILES } from "../wire.ts";
+import type { CreatedJob, JobLimitsView } from "../wire.ts";
 
 export function newJobId(): string {
   return randomBytes(16).toString("base64url");
@@ -41,17 +25,37 @@ export function defaultClientIp(c: Context): string | undefined {
 }
 
 export function createJobRoutes(deps: AppDeps): Hono {
-  const { config, store, aws } = deps;
-  const limiter = deps.rateLimiter ?? new RateLimiter(store.redis, { limit: config.RATE_LIMIT_PER_HOUR });
+  const { config, store } = deps;
+  const idle = idleUploads(deps);
+  const plans = planner(deps);
   const clientIp = deps.clientIp ?? defaultClientIp;
+  const limits: JobLimitsView = {
+    maxFiles: config.MAX_FILES,
+    maxTotalBytes: config.MAX_TOTAL_BYTES,
+    maxFileBytes: config.MAX_FILE_BYTES,
+    pageFiles: MAX_PAGE_FILES,
+    uploadIdleSeconds: config.UPLOAD_IDLE_SECONDS,
+  };
 
   return new Hono().post("/api/jobs", async (c) => {
     const body = await parseBody(c, CreateJobBody);
-    const files = checkFiles(body.files, config);
+    const files = checkPage(body.files ?? [], config);
+    // What the job will hold, as far as this request tells: refused before anything is created.
+    const count = Math.max(files.length, body.totals?.files ?? 0);
+    const bytes = Math.max(files.reduce((sum, file) => sum + file.size, 0), body.totals?.bytes ?? 0);
+    if (count > config.MAX_FILES) throw tooManyFiles(count, config.MAX_FILES);
+    if (bytes > config.MAX_TOTAL_BYTES) throw tooLarge(bytes, config.MAX_TOTAL_BYTES);
+
+    // Jobs left idle expire first, so one never submitted no longer counts against its owner.
+    await idle.sweep();
 
     // Both counted, so a refusal by one still uses up the other: one client cannot dodge by rotating emails.
-    const [byIp, byEmail] = await Promise.all([limiter.hit("ip", clientIp(c) ?? "unknown"), limiter.hit("email", body.email)]);
-    const refused = [byIp, byEmail].find((verdict) => !verdict.allowed);
+    const countedBy: CountedBy[] = [
+      { kind: "ip", subject: clientIp(c) ?? "unknown" },
+      { kind: "email", subject: body.email },
+    ];
+    const verdicts = await Promise.all(countedBy.map((counted) => idle.limiter.hit(counted.kind, counted.subject)));
+    const refused = verdicts.find((verdict) => !verdict.allowed);
     if (refused) {
       const minutes = Math.ceil(refused.retryAfterSeconds / 60);
       throw new ApiError(429, "rate_limited", `Too many new jobs in the last hour (at most ${config.RATE_LIMIT_PER_HOUR}). Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, {
@@ -60,7 +64,6 @@ export function createJobRoutes(deps: AppDeps): Hono {
     }
 
     const jobId = newJobId();
-    const planned = await planUploads(deps, jobId, files);
     const now = new Date().toISOString();
     const job: JobRecord = {
       id: jobId,
@@ -68,72 +71,16 @@ export function createJobRoutes(deps: AppDeps): Hono {
       status: "uploading",
       createdAt: now,
       updatedAt: now,
-      fileCount: files.length,
-      totalBytes: files.reduce((sum, file) => sum + file.size, 0),
+      fileCount: 0,
+      totalBytes: 0,
       options: body.options ?? {},
       progress: { processed: 0, total: 0 },
       attempts: 0,
     };
-    try {
-      await store.create(job, planned.map((entry) => entry.file));
-    } catch (error) {
-      await abortAll(deps, planned.map((entry) => entry.file));
-      throw error;
-    }
-    return c.json({ jobId, expiresAt: expiry(config.PRESIGN_SECONDS), uploads: planned.map((entry) => entry.plan) }, 201);
+    await store.create(job);
+    await idle.idle.started(jobId, countedBy);
+    const planned = await addPage(deps, plans, jobId, files);
+    const answer: CreatedJob = { jobId, expiresAt: expiry(config.PRESIGN_SECONDS), limits, ...(await plans.plansFor(jobId, planned)) };
+    return c.json(answer, 201);
   });
-
-  async function planUploads(deps: AppDeps, jobId: string, files: readonly CheckedFile[]) {
-    const plans: { file: PlannedFile; plan: UploadPlan }[] = [];
-    try {
-      await forEachLimited(files, CREATE_CONCURRENCY, async (file, index) => {
-        plans[index] = await planOne(jobId, file);
-      });
-    } catch (error) {
-      await abortAll(deps, plans.filter(Boolean).map((entry) => entry.file));
-      throw error;
-    }
-    return plans;
-  }
-
-  async function planOne(jobId: string, file: CheckedFile): Promise<{ file: PlannedFile; plan: UploadPlan }> {
-    const key = inputKey(jobId, file.name);
-    const seconds = config.PRESIGN_SECONDS;
-    if (!usesMultipart(file.size, config.MULTIPART_THRESHOLD_BYTES)) {
-      const url = await presignPut(aws.presigner, { bucket: config.BUCKET, key, contentType: file.type, size: file.size }, seconds);
-      return {
-        file: { name: file.name, key, size: file.size, type: file.type, method: "PUT" },
-        plan: { name: file.name, method: "PUT", url, headers: { "content-type": file.type } },
-      };
-    }
-    const { UploadId } = await aws.s3.send(new CreateMultipartUploadCommand({ Bucket: config.BUCKET, Key: key, ContentType: file.type }));
-    if (!UploadId) throw new Error(`S3 returned no upload id for ${key}`);
-    const partSize = partSizeFor(file.size, config.PART_BYTES);
-    const partCount = partCountFor(file.size, partSize);
-    const parts = await presignParts(aws.presigner, { bucket: config.BUCKET, key, uploadId: UploadId, size: file.size, partSize }, partNumbers(Math.min(partCount, INITIAL_SIGNED_PARTS)), seconds);
-    return {
-      file: { name: file.name, key, size: file.size, type: file.type, method: "multipart", uploadId: UploadId },
-      plan: { name: file.name, method: "multipart", multipart: { uploadId: UploadId, key, partSize, partCount, parts } },
-    };
-  }
-}
-
-/** Abandons multipart uploads of a job that could not be created, so S3 does not keep their parts. */
-async function abortAll(deps: AppDeps, files: readonly PlannedFile[]): Promise<void> {
-  await Promise.allSettled(
-    files
-      .filter((file) => file.uploadId)
-      .map((file) => deps.aws.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.config.BUCKET, Key: file.key, UploadId: file.uploadId }))),
-  );
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index]!, index);
-    }
-  });
-  await Promise.all(runners);
 }

@@ -1,61 +1,57 @@
-// POST /api/jobs/<id>/submit: check what really arrived in S3 against the plan, then move the
-// job to queued (recording each object's ETag, so the worker reads exactly what was checked)
-// and send its one SQS message. Idempotent: the atomic uploading→queued step has one winner, and
-// only the winner sends; later calls answer with the job as it stands, without listing S3.
+// POST /api/jobs/<id>/submit: check what really arrived in S3 against the plan, page by page
+// (each ListObjectsV2 page against the plan's records for those names, bounded memory), recording
+// each object's ETag in the plan so the worker reads exactly what was checked; then move the job
+// to queued and send its one SQS message. Answers a failed check with counts and the first few
+// problems. Idempotent: the atomic uploading→queued step has one winner, and only the winner
+// sends; later calls answer with the job as it stands, without listing S3.
 import { Hono } from "hono";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { JobMessage, PlannedFile } from "../../core/jobs.ts";
+import type { JobMessage } from "../../core/jobs.ts";
 import { inputPrefix } from "../../core/keys.ts";
 import { ApiError } from "../errors.ts";
+import { idleUploads, jobExpired } from "../idleUploads.ts";
 import { jobLimits } from "../jobLimits.ts";
 import { checkJobId, notFound, viewOf } from "../jobView.ts";
 import type { AppDeps } from "../types.ts";
+import { planner } from "../uploadPlans.ts";
+import type { SubmitProblems } from "../wire.ts";
 
 /** At most this many names are listed per problem in a 409, so the body stays small. */
-const MAX_LISTED = 50;
-
-export interface UploadCheck {
-  missing: string[];
-  extra: string[];
-  wrongSize: { name: string; expected: number; actual: number }[];
-}
-
-/** An object under the job's input prefix, as ListObjectsV2 describes it. */
-export interface FoundObject {
-  size: number;
-  etag?: string;
-}
-
-/** Compares the planned files with the objects found under the job's input prefix. */
-export function compareUploads(planned: readonly PlannedFile[], found: ReadonlyMap<string, FoundObject>, prefix: string): UploadCheck {
-  const check: UploadCheck = { missing: [], extra: [], wrongSize: [] };
-  const plannedKeys = new Set<string>();
-  for (const file of planned) {
-    plannedKeys.add(file.key);
-    const object = found.get(file.key);
-    if (object === undefined) check.missing.push(file.name);
-    else if (object.size !== file.size) check.wrongSize.push({ name: file.name, expected: file.size, actual: object.size });
-  }
-  for (const key of found.keys()) if (!plannedKeys.has(key)) check.extra.push(key.slice(prefix.length));
-  return check;
-}
+const MAX_LISTED = 20;
 
 export function submitRoutes(deps: AppDeps): Hono {
   const { config, store, aws } = deps;
   const limits = jobLimits(deps);
+  const idle = idleUploads(deps);
+  const { plan } = planner(deps);
 
-  async function listInputs(jobId: string): Promise<Map<string, FoundObject>> {
-    const found = new Map<string, FoundObject>();
+  /** Lists the job's inputs a page at a time, marking in the plan what arrived; counts, and the first few of each problem. */
+  async function checkUploads(jobId: string, fileCount: number): Promise<SubmitProblems> {
+    const prefix = inputPrefix(jobId);
+    const problems: SubmitProblems = { missingCount: 0, extraCount: 0, wrongSizeCount: 0, missing: [], extra: [], wrongSize: [] };
+    let matched = 0;
     let token: string | undefined;
     do {
-      const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: config.BUCKET, Prefix: inputPrefix(jobId), ContinuationToken: token }));
-      for (const object of page.Contents ?? []) {
-        if (object.Key) found.set(object.Key, { size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}) });
-      }
+      const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: config.BUCKET, Prefix: prefix, ContinuationToken: token }));
+      const objects = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ name: object.Key.slice(prefix.length), size: object.Size ?? 0, etag: object.ETag ?? "" }] : []));
+      const check = await plan.markStored(jobId, objects);
+      matched += check.matched;
+      problems.extraCount += check.extra.length;
+      problems.wrongSizeCount += check.wrongSize.length;
+      problems.extra.push(...check.extra.slice(0, MAX_LISTED - problems.extra.length));
+      problems.wrongSize.push(...check.wrongSize.slice(0, MAX_LISTED - problems.wrongSize.length));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return found;
+    // Planned files storage did not hold at all: count them, and name the first few.
+    problems.missingCount = Math.max(0, fileCount - matched - problems.wrongSizeCount);
+    if (problems.missingCount > 0) {
+      for await (const batch of plan.batches(jobId)) {
+        for (const file of batch) if (!file.etag && file.storedSize === undefined && problems.missing.length < MAX_LISTED) problems.missing.push(file.name);
+        if (problems.missing.length >= Math.min(MAX_LISTED, problems.missingCount)) break;
+      }
+    }
+    return problems;
   }
 
   /** Sends the job's message; the record says whether it went, so a failed send can be retried. */
@@ -78,22 +74,24 @@ export function submitRoutes(deps: AppDeps): Hono {
     await limits.submit(id);
 
     if (job.status === "uploading") {
-      const planned = await store.getFiles(id);
-      if (!planned) throw notFound(id); // the plan expired with the record's retention
-      const found = await listInputs(id);
-      const check = compareUploads(planned, found, inputPrefix(id));
-      const problems = check.missing.length + check.extra.length + check.wrongSize.length;
-      if (problems > 0) {
-        throw new ApiError(409, "uploads_incomplete", describe(check), {
-          details: { missing: check.missing.slice(0, MAX_LISTED), extra: check.extra.slice(0, MAX_LISTED), wrongSize: check.wrongSize.slice(0, MAX_LISTED) },
-        });
+      const touched = await idle.idle.touch(id);
+      if (touched.state === "expired") {
+        await idle.expired(touched.expired);
+        throw jobExpired(config.UPLOAD_IDLE_SECONDS);
       }
-      const checked = planned.map((file) => {
-        const etag = found.get(file.key)?.etag;
-        return etag ? { ...file, etag } : file;
-      });
-      const moved = await store.transition(id, ["uploading"], "queued", { messageState: "sending", files: checked });
+      const problems = await checkUploads(id, job.fileCount);
+      if (problems.missingCount + problems.extraCount + problems.wrongSizeCount > 0) {
+        throw new ApiError(409, "uploads_incomplete", describe(problems), { details: { ...problems } });
+      }
+      if (job.fileCount === 0) throw new ApiError(409, "no_files", "This job has no files yet. Add them with POST /api/jobs/<id>/files, upload them, then submit.");
+      // Files added while storage was being listed were not checked: the client submits again.
+      const now = await store.get(id);
+      if (now?.status === "uploading" && now.fileCount !== job.fileCount) {
+        throw new ApiError(409, "files_changed", `Files were added while the upload was being checked (${job.fileCount} then, ${now.fileCount} now). Upload them, then submit again.`);
+      }
+      const moved = await store.transition(id, ["uploading"], "queued", { messageState: "sending" });
       if (moved.ok) {
+        await idle.idle.finished(id);
         await sendMessage(id);
         return c.json(await viewOf(deps, moved.job), 200);
       }
@@ -112,11 +110,11 @@ export function submitRoutes(deps: AppDeps): Hono {
   });
 }
 
-function describe(check: UploadCheck): string {
+function describe(problems: SubmitProblems): string {
   const parts: string[] = [];
-  const list = (names: string[]) => names.slice(0, 5).map((name) => `"${name}"`).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
-  if (check.missing.length) parts.push(`${check.missing.length} file(s) did not arrive: ${list(check.missing)}`);
-  if (check.wrongSize.length) parts.push(`${check.wrongSize.length} file(s) arrived with a different size than announced: ${list(check.wrongSize.map((file) => file.name))}`);
-  if (check.extra.length) parts.push(`${check.extra.length} file(s) arrived that were not in the plan: ${list(check.extra)}`);
-  return `The upload is not complete. ${parts.join("; ")}. Upload the missing files again (or start a new job), then submit.`;
+  const list = (names: string[], count: number) => names.slice(0, 5).map((name) => `"${name}"`).join(", ") + (count > 5 ? ` and ${count - 5} more` : "");
+  if (problems.missingCount) parts.push(`${problems.missingCount} file(s) did not arrive: ${list(problems.missing, problems.missingCount)}`);
+  if (problems.wrongSizeCount) parts.push(`${problems.wrongSizeCount} file(s) arrived with a different size than announced: ${list(problems.wrongSize.map((file) => file.name), problems.wrongSizeCount)}`);
+  if (problems.extraCount) parts.push(`${problems.extraCount} file(s) arrived that were not in the plan: ${list(problems.extra, problems.extraCount)}`);
+  return `The upload is not complete. ${parts.join("; ")}. Upload the missing files again (GET /api/jobs/<id>/files?missing=1 lists them; POST /api/jobs/<id>/uploads/sign gives fresh links), then submit.`;
 }

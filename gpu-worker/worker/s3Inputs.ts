@@ -26,23 +26,38 @@ export interface DownloadOptions {
   scratchDir?: string;
   limits?: Partial<InputLimits>;
   signal?: AbortSignal;
+  /** How many files the job holds: a list that yields another number is an error, not a smaller job. */
+  expectedCount?: number;
 }
 
-/** Downloads every planned file and lists the job's inputs; a file gone from S3 is a row with its reason. */
-export async function downloadJobInputs(s3: S3Client, files: readonly PlannedFile[], options: DownloadOptions): Promise<JobInputs> {
+/**
+ * Downloads every planned file and lists the job's inputs; a file gone from S3 is a row with its
+ * reason. `files` comes a page at a time (core/filePlan.ts batches), so only one page is held;
+ * a name seen again (Redis's scan may repeat one) is downloaded once.
+ */
+export async function downloadJobInputs(s3: S3Client, files: AsyncIterable<readonly PlannedFile[]> | readonly PlannedFile[], options: DownloadOptions): Promise<JobInputs> {
   const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), "trapline-job-"));
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
     const missing: Extract<InputItem, { kind: "rejected" }>[] = [];
-    let next = 0;
-    const downloadNext = async (): Promise<void> => {
-      while (next < files.length) {
-        const file = files[next++]!;
-        const problem = await downloadOne(s3, file, dir, options);
-        if (problem) missing.push({ kind: "rejected", path: file.name, reason: problem });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DOWNLOADS_IN_FLIGHT, files.length) }, downloadNext));
+    const seen = new Set<string>();
+    const pages = Array.isArray(files) ? [files as readonly PlannedFile[]] : (files as AsyncIterable<readonly PlannedFile[]>);
+    for await (const page of pages) {
+      const fresh = page.filter((file) => !seen.has(file.name));
+      for (const file of fresh) seen.add(file.name);
+      let next = 0;
+      const downloadNext = async (): Promise<void> => {
+        while (next < fresh.length) {
+          const file = fresh[next++]!;
+          const problem = await downloadOne(s3, file, dir, options);
+          if (problem) missing.push({ kind: "rejected", path: file.name, reason: problem });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DOWNLOADS_IN_FLIGHT, fresh.length) }, downloadNext));
+    }
+    if (options.expectedCount !== undefined && seen.size !== options.expectedCount) {
+      throw new Error(`the job's file list holds ${seen.size} of its ${options.expectedCount} files (its record expired, or was lost)`);
+    }
 
     // Each top-level entry is passed on its own, as the CLI's arguments: the page uploads names
     // as the user picked them, so a job of one folder or one zip gets paths relative to it, and

@@ -12,6 +12,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
+import { FilePlan } from "../../core/filePlan.ts";
 import { JobStore } from "../../core/jobStore.ts";
 import { inputKey, outputPrefix, redisKeys, resultKey } from "../../core/keys.ts";
 import { startLocalAws, type LocalAws } from "../../test/helpers/localAws.ts";
@@ -73,13 +74,15 @@ async function queuedJob(files: Record<string, Buffer>, send = true, options: Jo
     status: "uploading",
     createdAt: now,
     updatedAt: now,
-    fileCount: planned.length,
-    totalBytes: planned.reduce((sum, file) => sum + file.size, 0),
+    fileCount: 0,
+    totalBytes: 0,
     options,
     progress: { processed: 0, total: planned.length },
     attempts: 0,
   };
-  await store.create(job, planned);
+  await store.create(job);
+  const added = await new FilePlan(redis.redis, { retentionDays: 7 }).add(id, planned.map((file) => ({ ...file, type: "image/jpeg", method: "PUT" as const })), { maxFiles: 1000, maxTotalBytes: 1e12 });
+  assert.ok(added.ok);
   assert.equal((await store.transition(id, ["uploading"], "queued")).ok, true);
   if (send) await sendJobMessage(id);
   return id;
@@ -175,13 +178,13 @@ test("a job runs: inputs from S3 (a zip too), results zip to S3, job done, messa
 test("a job that fails every time ends failed with a readable reason, and its message reaches the DLQ", async () => {
   const id = await queuedJob({ "a.jpg": await photo() }, false);
   // Its file list is garbage: every attempt throws.
-  await redis.redis.set(redisKeys.files(id), "{not json");
+  await redis.redis.set(redisKeys.files(id), "not a hash");
   await sendJobMessage(id);
   const { worker: running, lines } = worker();
   const loop = running.start();
   try {
     const job = await jobIn(id, "failed");
-    assert.match(job.error ?? "", /tried to process this job 3 times and it failed each time\. Last error: .*JSON/);
+    assert.match(job.error ?? "", /tried to process this job 3 times and it failed each time\. Last error: .*WRONGTYPE/);
     assert.equal(job.attempts, 3);
     await until("the message to move to the DLQ", async () => (await aws.queueDepth(aws.dlqUrl)) === 1 && (await aws.queueDepth()) === 0);
     assert.equal(lines.filter((line) => line.includes(`Job ${id}: attempt`)).length, 3);

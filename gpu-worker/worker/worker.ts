@@ -10,6 +10,7 @@
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../../core/config.ts";
+import { FilePlan } from "../../core/filePlan.ts";
 import type { JobRecord, JobResult } from "../../core/jobs.ts";
 import { StoreUnavailableError, type JobStore } from "../../core/jobStore.ts";
 import { resultKey } from "../../core/keys.ts";
@@ -285,10 +286,13 @@ export class QueueWorker {
   async #process(running: Running, job: JobRecord): Promise<JobResult> {
     const { store, s3, config, model } = this.#options;
     const jobId = job.id;
-    const files = await this.#withStore(() => store.getFiles(jobId));
-    if (!files) throw new Error("the job's file list is missing");
-    this.#log(`Job ${jobId}: downloading ${files.length} uploaded file${files.length === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
-    const inputs = await downloadJobInputs(s3, files, { bucket: config.BUCKET, ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}) });
+    const plan = new FilePlan(store.redis, { retentionDays: config.RETENTION_DAYS });
+    this.#log(`Job ${jobId}: downloading ${job.fileCount} uploaded file${job.fileCount === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
+    const inputs = await downloadJobInputs(s3, plan.batches(jobId), {
+      bucket: config.BUCKET,
+      expectedCount: job.fileCount,
+      ...(this.#options.scratchDir ? { scratchDir: this.#options.scratchDir } : {}),
+    });
     try {
       const total = inputs.items.length;
       const progress = new ProgressThrottle<PipelineProgress>((p) => store.setProgress(jobId, p.processed, total).then(() => {}), {

@@ -1,5 +1,7 @@
 // The API over real HTTP for tests: fauxqs on loopback, Redis under a random key prefix, and
 // the app served by functions/node.ts on a free port.
+import { FilePlan } from "../../core/filePlan.ts";
+import type { PlannedFile } from "../../core/jobs.ts";
 import { JobStore } from "../../core/jobStore.ts";
 import { RateLimiter } from "../../core/rateLimit.ts";
 import { startApiServer } from "../../functions/node.ts";
@@ -59,6 +61,8 @@ export interface ApiHarness {
   store: JobStore;
   deps: AppDeps;
   server: ApiServer;
+  /** The job's planned files as the store holds them, sorted by name (all of them: fine for tests). */
+  plannedFiles(jobId: string): Promise<PlannedFile[]>;
   /** fetch against the API with a JSON body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: ApiBody; headers: Headers }>;
   stop(): Promise<void>;
@@ -85,6 +89,11 @@ export async function startApiHarness(env: Record<string, string> = {}, extra: P
     store,
     deps,
     server,
+    async plannedFiles(jobId) {
+      const files: PlannedFile[] = [];
+      for await (const batch of new FilePlan(redis.redis, { retentionDays: 7 }).batches(jobId)) files.push(...batch);
+      return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
     async call(method, path, body, headers = {}) {
       const response = await fetch(server.url + path, {
         method,
