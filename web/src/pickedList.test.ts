@@ -11,14 +11,15 @@ test("a folder picked twice is listed once; a second card of the same name gets 
   assert.equal(list.add(card).alreadyListed, 3);
   assert.equal(list.size, 3);
   assert.equal(list.folder(), "SD");
-  assert.equal(list.uploadName(0), "DCIM/100/IMG_1.JPG");
+  assert.equal(list.shownName(0), "DCIM/100/IMG_1.JPG");
+  assert.equal(list.uploadName(0), "SD/DCIM/100/IMG_1.JPG", "uploaded as picked: the worker applies the one-folder rule");
   assert.deepEqual(list.notPhotos(), [2]);
 
   const other = list.add([picked("SD/DCIM/100/IMG_1.JPG", 4, 2)]);
   assert.deepEqual(other.renamed, [{ from: "SD", to: "SD (2)" }]);
   // Two folders now: names keep their folder's name first.
   assert.equal(list.folder(), null);
-  assert.equal(list.uploadName(3), "SD (2)/DCIM/100/IMG_1.JPG");
+  assert.equal(list.shownName(3), "SD (2)/DCIM/100/IMG_1.JPG");
   assert.deepEqual(
     list.folders().map(({ folder, files, bytes }) => [folder, files, bytes]),
     [
@@ -51,7 +52,7 @@ test("counters follow each file's state; bytes in flight count until the file is
   assert.equal(list.reason(2), undefined);
 
   list.resetStates();
-  assert.deepEqual([list.count("ready"), list.sentBytes, list.doneBytes], [3, 0, 0]);
+  assert.deepEqual([list.count("ready"), list.sentBytes, list.bytesIn("done"), list.bytesIn("ready")], [3, 0, 0, 60]);
 });
 
 test("removing files moves the rest up with their states and reasons", () => {
@@ -69,7 +70,7 @@ test("100,000 files: per-folder counts follow each file as it is done", () => {
   const files = Array.from({ length: 100_000 }, (_, index) => picked(`SD/DCIM/${100 + Math.floor(index / 1000)}RECNX/IMG_${index}.JPG`, 1));
   list.add(files);
   assert.equal(list.folders().length, 100);
-  assert.equal(list.uploadName(99_999), "DCIM/199RECNX/IMG_99999.JPG");
+  assert.equal(list.shownName(99_999), "DCIM/199RECNX/IMG_99999.JPG");
   for (let index = 0; index < 100_000; index += 1) list.setState(index, "done");
   assert.equal(list.folders()[99]!.done, 1000);
   assert.equal(list.sentBytes, 100_000);

@@ -5,7 +5,7 @@
 // clear), never while its files upload.
 import { notPhotoReason } from "./fileKinds.ts";
 import type { PickedFile } from "./pickedFiles.ts";
-import { placePick, singleFolder, uploadPath } from "./pickedNames.ts";
+import { placePick, shownPath, singleFolder } from "./pickedNames.ts";
 
 export type FileState = "ready" | "sending" | "done" | "failed" | "excluded";
 const STATES: readonly FileState[] = ["ready", "sending", "done", "failed", "excluded"];
@@ -22,7 +22,7 @@ export interface AddResult {
 }
 
 export interface FolderCount {
-  /** The folder as uploaded ("DCIM/100RECNX"), "" for files at the top. */
+  /** The folder as shown ("DCIM/100RECNX"), "" for files at the top. */
   folder: string;
   files: number;
   bytes: number;
@@ -30,7 +30,7 @@ export interface FolderCount {
   failed: number;
 }
 
-/** The folder part of an upload name: "DCIM/100RECNX/IMG_0001.JPG" → "DCIM/100RECNX". */
+/** The folder part of a name: "DCIM/100RECNX/IMG_0001.JPG" → "DCIM/100RECNX". */
 export function folderOf(name: string): string {
   const slash = name.lastIndexOf("/");
   return slash === -1 ? "" : name.slice(0, slash);
@@ -47,13 +47,16 @@ export class PickedList {
   #reasons = new Map<number, string>();
   #bytes = 0;
   #counts = [0, 0, 0, 0, 0];
-  #doneBytes = 0;
+  #stateBytes = [0, 0, 0, 0, 0];
   #inFlightBytes = 0;
   /** Derived from the paths; dropped whenever the list changes. */
   #folder: string | null | undefined;
   #folders: Map<string, FolderCount> | null = null;
+  #notPhotoCount: number | null = null;
   /** Bumped on every change a view may draw (state, progress, edits). */
   version = 0;
+  /** Bumped whenever a file fails, stops failing, or the list is edited. */
+  failuresVersion = 0;
 
   get size(): number {
     return this.#files.length;
@@ -64,12 +67,13 @@ export class PickedList {
   count(state: FileState): number {
     return this.#counts[CODE[state]]!;
   }
+  /** Bytes of the files in a state. */
+  bytesIn(state: FileState): number {
+    return this.#stateBytes[CODE[state]]!;
+  }
   /** Bytes of files done plus the bytes sent so far of files in flight. */
   get sentBytes(): number {
-    return this.#doneBytes + this.#inFlightBytes;
-  }
-  get doneBytes(): number {
-    return this.#doneBytes;
+    return this.#stateBytes[CODE.done]! + this.#inFlightBytes;
   }
 
   file(index: number): File {
@@ -94,15 +98,26 @@ export class PickedList {
     return this.#folder;
   }
 
-  /** The name a file is shown with and uploaded under, in Unicode NFC as the server keeps it. */
+  /** The name a file is uploaded under: its listed path, in Unicode NFC as the server keeps it. */
   uploadName(index: number): string {
-    return uploadPath(this.#paths[index]!, this.folder()).normalize("NFC");
+    return this.#paths[index]!.normalize("NFC");
+  }
+
+  /** The name a file is shown with, as the results will name it (pickedNames.ts shownPath). */
+  shownName(index: number): string {
+    return shownPath(this.#paths[index]!, this.folder());
   }
 
   /** Why the file will not be read as a photo, or null (fileKinds.ts). */
   notPhoto(index: number): string | null {
     const file = this.#files[index]!;
     return notPhotoReason(this.#paths[index]!, file.type, file.size);
+  }
+
+  /** How many files are not photos; worked out once per edit of the list. */
+  notPhotoCount(): number {
+    this.#notPhotoCount ??= this.notPhotos().length;
+    return this.#notPhotoCount;
   }
 
   /** Indices of the files not photos; a walk over the list, for the moments a person asks. */
@@ -120,12 +135,12 @@ export class PickedList {
     return found;
   }
 
-  /** Counts per folder of the upload names, in the order folders first appear. */
+  /** Counts per folder of the shown names, in the order folders first appear. */
   folders(): FolderCount[] {
     if (!this.#folders) {
       const folders = new Map<string, FolderCount>();
       for (let index = 0; index < this.#files.length; index += 1) {
-        const folder = folderOf(this.uploadName(index));
+        const folder = folderOf(this.shownName(index));
         let entry = folders.get(folder);
         if (!entry) {
           entry = { folder, files: 0, bytes: 0, done: 0, failed: 0 };
@@ -156,6 +171,7 @@ export class PickedList {
       this.#files.push(file);
       this.#paths.push(path);
       this.#bytes += file.size;
+      this.#stateBytes[CODE.ready]! += file.size;
       if (notPhotoReason(path, file.type, file.size) !== null) notPhotos.push(path);
     });
     const added = this.#files.length - start;
@@ -214,16 +230,17 @@ export class PickedList {
       this.#inFlightBytes -= this.#inFlight.get(index) ?? 0;
       this.#inFlight.delete(index);
     }
-    if (before === CODE.done) this.#doneBytes -= size;
-    if (after === CODE.done) this.#doneBytes += size;
     if (after === CODE.sending) this.#inFlight.set(index, 0);
     this.#counts[before]! -= 1;
     this.#counts[after]! += 1;
+    this.#stateBytes[before]! -= size;
+    this.#stateBytes[after]! += size;
     this.#states[index] = after;
     if (reason === undefined) this.#reasons.delete(index);
     else this.#reasons.set(index, reason);
+    if (before === CODE.failed || after === CODE.failed) this.failuresVersion += 1;
     if (this.#folders && before !== after) {
-      const entry = this.#folders.get(folderOf(this.uploadName(index)));
+      const entry = this.#folders.get(folderOf(this.shownName(index)));
       if (entry) {
         if (before === CODE.done) entry.done -= 1;
         if (before === CODE.failed) entry.failed -= 1;
@@ -252,14 +269,14 @@ export class PickedList {
 
   #recount(): void {
     this.#counts = [0, 0, 0, 0, 0];
+    this.#stateBytes = [0, 0, 0, 0, 0];
     this.#bytes = 0;
-    this.#doneBytes = 0;
     this.#inFlightBytes = 0;
     this.#states.forEach((code, index) => {
-      this.#counts[code]! += 1;
       const size = this.#files[index]!.size;
+      this.#counts[code]! += 1;
+      this.#stateBytes[code]! += size;
       this.#bytes += size;
-      if (code === CODE.done) this.#doneBytes += size;
     });
     this.#changed();
   }
@@ -268,6 +285,8 @@ export class PickedList {
   #changed(): void {
     this.#folder = undefined;
     this.#folders = null;
+    this.#notPhotoCount = null;
     this.version += 1;
+    this.failuresVersion += 1;
   }
 }
