@@ -6,9 +6,10 @@ const picked = (path: string, size: number, lastModified = 1) => ({ file: new Fi
 
 test("a folder picked twice is listed once; a second card of the same name gets its own", () => {
   const list = new PickedList();
-  const card = [picked("SD/DCIM/100/IMG_1.JPG", 3), picked("SD/DCIM/101/IMG_2.JPG", 5), picked("SD/notes.txt", 2)];
+  const card = [picked("SD/notes.txt", 2), picked("SD/DCIM/101/IMG_2.JPG", 5), picked("SD/DCIM/100/IMG_1.JPG", 3)];
   assert.deepEqual(list.add(card), { added: 3, alreadyListed: 0, renamed: [], notPhotos: ["SD/notes.txt"] });
   assert.equal(list.add(card).alreadyListed, 3);
+  assert.deepEqual([list.path(0), list.path(1), list.path(2)], ["SD/DCIM/100/IMG_1.JPG", "SD/DCIM/101/IMG_2.JPG", "SD/notes.txt"], "listed in path order");
   assert.equal(list.size, 3);
   assert.equal(list.folder(), "SD");
   assert.equal(list.shownName(0), "DCIM/100/IMG_1.JPG");

@@ -156,8 +156,14 @@ export class PickedList {
     return [...this.#folders.values()];
   }
 
-  /** Adds a pick beside what is listed: same-named folders get names of their own, files listed already are not listed twice. */
-  add(picked: readonly PickedFile[]): AddResult {
+  /**
+   * Adds a pick beside what is listed, in path order (a folder's files come in whatever order
+   * the disk keeps them): same-named folders get names of their own, files listed already are
+   * not listed twice.
+   */
+  add(pick: readonly PickedFile[]): AddResult {
+    const pathOf = ({ file, relativePath }: PickedFile) => relativePath || file.name;
+    const picked = [...pick].sort((a, b) => (pathOf(a) < pathOf(b) ? -1 : pathOf(a) > pathOf(b) ? 1 : 0));
     const listed = this.#files.map((file, index) => ({ path: this.#paths[index]!, size: file.size, lastModified: file.lastModified }));
     const incoming = picked.map(({ file, relativePath }) => ({ path: relativePath || file.name, size: file.size, lastModified: file.lastModified }));
     const placed = placePick(listed, incoming);
