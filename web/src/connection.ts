@@ -66,11 +66,15 @@ export class Connection {
     });
   }
 
-  /** A request failed for want of a connection: pause, and try again after the next wait. */
+  /**
+   * A request failed for want of a connection: pause, and try again after the next wait. The
+   * other requests of the same round failing too do not lengthen it; a failed try does.
+   */
   down(): void {
+    if (this.#pausedAt !== null && Date.now() < this.#retryAt) return;
     this.#failures += 1;
     const wait = retryDelay(this.#failures);
-    if (this.#pausedAt === null) this.#pausedAt = Date.now();
+    this.#pausedAt ??= Date.now();
     clearTimeout(this.#timer);
     this.#retryAt = Date.now() + wait;
     this.#timer = setTimeout(() => this.#wake(), wait);
@@ -98,6 +102,7 @@ export class Connection {
   /** Time to try again: the waiters go; the pause lasts until one of them reports up() or down(). */
   #wake(): void {
     clearTimeout(this.#timer);
+    this.#retryAt = Date.now();
     this.#release();
   }
 
