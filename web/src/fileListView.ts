@@ -106,8 +106,9 @@ export function createFileListView(list: PickedList, onRemove: (index: number) =
       const size = list.file(index).size;
       setBar(entry.bar, list.state(index) === "done" ? 1 : size > 0 ? list.sent(index) / size : 0, words);
     }
+    // Beyond MAX_ROWS the folders are listed too (drawFolders).
     more.hidden = list.size <= MAX_ROWS;
-    more.textContent = `…and ${plural(list.size - MAX_ROWS, "more file")} (included in the totals${foldersBox.hidden ? "" : " and the folders below"}).`;
+    more.textContent = `…and ${plural(list.size - MAX_ROWS, "more file")} (counted in the totals and per folder below).`;
   };
 
   const drawFolders = () => {

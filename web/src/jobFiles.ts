@@ -8,7 +8,7 @@ import type { JobOptions } from "../../core/jobs.ts";
 import { MAX_PAGE_FILES, type UploadPlan, type UploadPlans } from "../../functions/wire.ts";
 import { ApiError, type Api } from "./api.ts";
 import type { Connection } from "./connection.ts";
-import { URL_SAFETY_MARGIN_MS } from "./planUploader.ts";
+import { learnClock, linkStillGood } from "./linkExpiry.ts";
 import type { PickedList } from "./pickedList.ts";
 import { CancelledError, isConnectionError } from "./uploader.ts";
 
@@ -16,12 +16,6 @@ import { CancelledError, isConnectionError } from "./uploader.ts";
 const PLANS_HELD = 2_000;
 /** Files signed in one request when the queue needs plans (at most MAX_PAGE_FILES). */
 const SIGN_BATCH = 500;
-
-interface HeldPlan {
-  plan: UploadPlan;
-  /** When its links stop working (ms since the epoch). */
-  expiresAt: number;
-}
 
 export class JobFiles {
   readonly jobId: string;
@@ -32,7 +26,7 @@ export class JobFiles {
   readonly #listed: Uint8Array;
   /** Names the server keeps differently from the page's upload name (made safe), by index. */
   readonly #serverNames = new Map<number, string>();
-  readonly #plans = new Map<number, HeldPlan>();
+  readonly #plans = new Map<number, UploadPlan>();
   /** Signing under way, by each index it covers. */
   readonly #signing = new Map<number, Promise<void>>();
   /** Calls waiting for an index to be listed. */
@@ -87,18 +81,18 @@ export class JobFiles {
         }
         // The page's answer was lost after the server added it: it is in the job, plans are signed when needed.
         if (!(error instanceof ApiError && error.code === "duplicate_name")) throw error;
-        this.#took(page, { uploads: [], expiresAt: new Date(0).toISOString() });
+        this.#took(page, { uploads: [], expiresAt: "" });
       }
       at += page.length;
       onPage(at);
     }
   }
 
-  /** The file's plan, with links good for at least URL_SAFETY_MARGIN_MS; signs a batch of the files after it when none is held. */
+  /** The file's plan, its links still good (linkExpiry.ts); signs a batch of the files after it when none is held. */
   async planFor(index: number): Promise<UploadPlan> {
     for (;;) {
       const held = this.#plans.get(index);
-      if (held && held.expiresAt - Date.now() > URL_SAFETY_MARGIN_MS) return held.plan;
+      if (held && stillGood(held)) return held;
       const signing = this.#signing.get(index);
       if (signing) {
         await signing;
@@ -128,13 +122,13 @@ export class JobFiles {
 
   /** Records a page the job now holds and keeps the plans of it that fit. */
   #took(indices: readonly number[], answer: UploadPlans): void {
-    const expiresAt = Date.parse(answer.expiresAt);
+    noteClock(answer);
     indices.forEach((index, at) => {
       this.#listed[index] = 1;
       const plan = answer.uploads[at];
       if (!plan) return; // not signed in this answer (`unsigned`): planFor() asks when it is needed
       if (plan.name !== this.#list.uploadName(index)) this.#serverNames.set(index, plan.name);
-      if (this.#plans.size < PLANS_HELD) this.#plans.set(index, { plan, expiresAt });
+      if (this.#plans.size < PLANS_HELD) this.#plans.set(index, plan);
     });
     this.#release();
   }
@@ -142,13 +136,14 @@ export class JobFiles {
   async #signFrom(index: number): Promise<void> {
     const batch = [index];
     for (let next = index + 1; next < this.#list.size && batch.length < SIGN_BATCH; next += 1) {
-      if (this.#listed[next] && this.#list.state(next) === "ready" && !this.#signing.has(next) && !this.#plans.has(next)) batch.push(next);
+      const held = this.#plans.get(next);
+      if (this.#listed[next] && this.#list.state(next) === "ready" && !this.#signing.has(next) && !(held && stillGood(held))) batch.push(next);
     }
     const work = this.#api.signUploads(this.jobId, { names: batch.map((at) => this.serverName(at)) }).then((answer) => {
-      const expiresAt = Date.parse(answer.expiresAt);
+      noteClock(answer);
       batch.forEach((at, position) => {
         const plan = answer.uploads[position];
-        if (plan) this.#plans.set(at, { plan, expiresAt });
+        if (plan) this.#plans.set(at, plan);
       });
       if (!answer.uploads[0]) throw new Error(`The server signed no upload link for “${this.serverName(index)}”.`);
     });
@@ -175,6 +170,23 @@ export class JobFiles {
     const waiters = this.#listedWaiters.splice(0);
     for (const waiter of waiters) waiter();
   }
+}
+
+/** A link of a plan, to tell its age by (a multipart plan may come with no part links yet). */
+function linkOf(plan: UploadPlan): string | undefined {
+  return plan.method === "PUT" ? plan.url : plan.multipart.parts[0]?.url;
+}
+
+/** Links in a plan are still good to start with; the multipart upload itself does not expire (its parts are signed as needed). */
+function stillGood(plan: UploadPlan): boolean {
+  const link = linkOf(plan);
+  return link === undefined || linkStillGood(link);
+}
+
+/** The answer's links were signed just now, by the signer's clock. */
+function noteClock(answer: UploadPlans): void {
+  const link = answer.uploads.map(linkOf).find((url) => url !== undefined);
+  if (link) learnClock(link);
 }
 
 function fileToUpload(list: PickedList, index: number) {

@@ -11,10 +11,8 @@ import { BasePlugin, type PluginOpts, type Uppy } from "@uppy/core";
 import { fetcher, type Body, type Meta, type UppyFile } from "@uppy/core/utils";
 import type { ListedParts, MultipartUploadPlan, PutUploadPlan, SignedParts, UploadPlan } from "../../functions/wire.ts";
 import type { Api } from "./api.ts";
-import { linkExpiresAt } from "./linkExpiry.ts";
+import { learnClock, linkStillGood } from "./linkExpiry.ts";
 
-/** Re-sign a planned part URL with less than this left, rather than let S3 refuse it mid-file. */
-export const URL_SAFETY_MARGIN_MS = 5 * 60_000;
 /** Attempts per request after the first (fetcher waits 0.3 s, 0.6 s, 1.2 s, 2.4 s, 4.8 s). */
 const RETRIES = 5;
 /** A request that sends nothing for this long is given up as a dead connection. */
@@ -127,9 +125,10 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       if (etags.has(partNumber)) continue;
       signal.throwIfAborted();
       let url = urls.get(partNumber);
-      if (!url || !fresh(url)) {
+      if (!url || !linkStillGood(url)) {
         const signed = await this.opts.api.uploadsHelper<SignedParts>("POST", jobId, `${helper}/sign`, { partNumbers: range(partNumber, Math.min(partCount, partNumber + PARTS_SIGNED_AT_ONCE - 1)) }, signal);
         for (const part of signed.parts) urls.set(part.partNumber, part.url);
+        if (signed.parts[0]) learnClock(signed.parts[0].url);
         url = urls.get(partNumber);
         if (!url) throw new Error(`The server did not sign part ${partNumber}.`);
       }
@@ -153,12 +152,6 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       signal,
     );
   }
-}
-
-/** The link has more than URL_SAFETY_MARGIN_MS left (or says nothing of its expiry). */
-export function fresh(url: string, now = Date.now()): boolean {
-  const expires = linkExpiresAt(url);
-  return expires === null || expires.getTime() - now > URL_SAFETY_MARGIN_MS;
 }
 
 function range(from: number, to: number): number[] {

@@ -248,7 +248,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   const drawControls = () => {
     const busy = phase === "comparing" || phase === "preparing" || phase === "uploading" || phase === "submitting" || phase === "cancelling";
     startButton.disabled = busy || (resumed !== null && list.size === 0);
-    const sendWords = resumed ? (toSendCount() > 0 ? `Send the ${plural(toSendCount(), "missing file")}` : "Submit the job") : "Upload and start";
+    const sendWords = !resumed ? "Upload and start" : list.size === 0 ? "Send the missing files" : toSendCount() > 0 ? `Send the ${plural(toSendCount(), "missing file")}` : "Submit the job";
     startButton.textContent = {
       editing: sendWords,
       comparing: "Comparing…",
