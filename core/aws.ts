@@ -23,7 +23,7 @@ export interface AwsClientOptions {
   /** Endpoint written into presigned URLs, when browsers reach S3 by another address than we do. */
   presignEndpoint?: string;
   /** Static credentials (emulators accept any); else the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** Give up on an unreachable endpoint quickly: the API answers 503 instead of hanging. */

@@ -46,7 +46,7 @@ export const ConfigSchema = z.object({
   MULTIPART_THRESHOLD_BYTES: number(8 * MiB),
   PART_BYTES: number(8 * MiB),
   /** How long presigned URLs stay valid. */
-  PRESIGN_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  PRESIGN_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(3600),
   /**
    * A job still uploading with no upload activity (creating, adding files, signing, completing)
    * for this long expires: its inputs and unfinished multipart uploads are deleted, and it no

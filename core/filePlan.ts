@@ -95,10 +95,13 @@ end
 return {'ok', string.format('%.0f', count), string.format('%.0f', total)}
 `;
 
-// Lua: compare objects found in storage with the plan. KEYS[1] files hash; ARGV name/size/etag
-// triples. A match records its ETag; a wrong size records "!<size found>" in its place (storage
-// does not hold the planned file). Returns {matched, kind, name, expected, actual, ...} for each object that did not match.
+// Lua: compare objects found in storage with the plan. KEYS[1] files hash, KEYS[2] job hash; ARGV
+// name/size/etag triples. A match records its ETag; a wrong size records "!<size found>" in its
+// place (storage does not hold the planned file). Only while the job uploads: the ETags submit
+// recorded are what the worker reads, and must not move after. Returns {matched, kind, name,
+// expected, actual, ...} for each object that did not match, or {-1} when the job is not uploading.
 const MARK_STORED_SCRIPT = `
+if redis.call('HGET', KEYS[2], 'status') ~= 'uploading' then return {-1} end
 local matched = 0
 local out = {0}
 for i = 1, #ARGV, 3 do
@@ -153,6 +156,11 @@ if ARGV[2] ~= '' then etag = ARGV[2] end
 redis.call('HSET', KEYS[1], name, size .. '\t' .. kind .. '\t' .. method .. '\t\t' .. etag)
 return 1
 `;
+
+/** The job has left uploading (submitted, expired): its plan's record of storage is final. */
+export class NotUploadingError extends Error {
+  override name = "NotUploadingError";
+}
 
 export function encodePlanned(file: { size: number; type: string; method: "PUT" | "multipart"; uploadId?: string; etag?: string }): string {
   for (const value of [file.type, file.uploadId, file.etag]) {
@@ -231,12 +239,16 @@ export class FilePlan {
     await storeCall(() => this.redis.eval(CLOSE_UPLOAD_SCRIPT, 3, redisKeys.files(jobId), redisKeys.uploads(jobId), redisKeys.parts(jobId, uploadId), uploadId, etag));
   }
 
-  /** Compares objects found in storage (one listing page) with the plan, recording the ETags of those that match. */
+  /**
+   * Compares objects found in storage (one listing page) with the plan, recording the ETags of
+   * those that match; NotUploadingError once the job has left uploading.
+   */
   async markStored(jobId: string, objects: readonly StoredObject[]): Promise<StoredCheck> {
     const check: StoredCheck = { matched: 0, extra: [], wrongSize: [] };
     if (objects.length === 0) return check;
     const args = objects.flatMap((object) => [object.name, String(object.size), object.etag]);
-    const reply = (await storeCall(() => this.redis.eval(MARK_STORED_SCRIPT, 1, redisKeys.files(jobId), ...args))) as [number, ...string[]];
+    const reply = (await storeCall(() => this.redis.eval(MARK_STORED_SCRIPT, 2, redisKeys.files(jobId), redisKeys.job(jobId), ...args))) as [number, ...string[]];
+    if (reply[0] === -1) throw new NotUploadingError(`Job ${jobId} is no longer uploading: what storage holds is not compared with its plan any more.`);
     check.matched = reply[0];
     for (let i = 1; i + 4 <= reply.length; i += 4) {
       const [kind, name, expected, actual] = reply.slice(i, i + 4) as [string, string, string, string];

@@ -9,6 +9,7 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import { NotUploadingError } from "../core/filePlan.ts";
 import type { PlannedFile } from "../core/jobs.ts";
 import { inputPrefix } from "../core/keys.ts";
 import { ApiError } from "./errors.ts";
@@ -78,12 +79,14 @@ function decodeCursor(text: string, jobId: string, missing: boolean): Cursor {
 }
 
 /** One page of the job's planned files (or of those storage does not hold yet, when `missing`). */
-export async function listPage(deps: Pick<AppDeps, "config" | "aws">, plans: Planner, jobId: string, options: { missing: boolean; cursor?: string }): Promise<FileListPage> {
+export async function listPage(deps: Pick<AppDeps, "config" | "aws">, plans: Planner, jobId: string, options: { missing: boolean; uploading: boolean; cursor?: string }): Promise<FileListPage> {
   const { config, aws } = deps;
   const { missing } = options;
+  // Storage is listed (and marked in the plan) only while the job uploads; after submit the plan
+  // holds what submit found, and that is what `missing` reports.
   let at: Cursor = options.cursor
     ? decodeCursor(options.cursor, jobId, missing)
-    : missing
+    : missing && options.uploading
       ? { job: jobId, missing, phase: "list", after: "" }
       : { job: jobId, missing, phase: "scan", scan: "0", skip: 0 };
 
@@ -92,7 +95,12 @@ export async function listPage(deps: Pick<AppDeps, "config" | "aws">, plans: Pla
     for (let page = 0; page < LIST_PAGES_PER_REQUEST && at.phase === "list"; page++) {
       const listed: ListObjectsV2CommandOutput = await aws.s3.send(new ListObjectsV2Command({ Bucket: config.BUCKET, Prefix: prefix, MaxKeys: 1000, ...(at.after ? { StartAfter: `${prefix}${at.after}` } : {}) }));
       const objects = (listed.Contents ?? []).flatMap((object) => (object.Key ? [{ name: object.Key.slice(prefix.length), size: object.Size ?? 0, etag: object.ETag ?? "" }] : []));
-      await plans.plan.markStored(jobId, objects);
+      try {
+        await plans.plan.markStored(jobId, objects);
+      } catch (error) {
+        if (!(error instanceof NotUploadingError)) throw error;
+        throw new ApiError(409, "not_uploading", "This job was submitted (or expired) while its files were being listed. List them again.");
+      }
       const last = objects.at(-1)?.name;
       at = listed.IsTruncated && last !== undefined ? { ...at, after: last } : { job: jobId, missing, phase: "scan", scan: "0", skip: 0 };
     }

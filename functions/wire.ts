@@ -21,6 +21,8 @@
 // Errors are ApiErrorBody with a 4xx/5xx status.
 import type { JobOptions, JobStatus } from "../core/jobs.ts";
 
+export type { JobOptions, JobStatus };
+
 /** Most files (or names) in one request, and in one page of a listing. */
 export const MAX_PAGE_FILES = 1_000;
 /**

@@ -304,7 +304,7 @@ describe("Trapline stack (default settings)", () => {
     assert.ok(bundle.length > 100_000, "dependencies are bundled, not left to the runtime");
   });
 
-  it("limits the API to presigning and listing under jobs/ and sending to the one queue", () => {
+  it("limits the API to presigning and listing under jobs/, deleting inputs of idle jobs, and sending to the one queue", () => {
     const role = (resourceById(template, idOf(stack, stack.api))).Properties.Role as { "Fn::GetAtt": [string, string] };
     const statements = statementsOfRole(template, role["Fn::GetAtt"][0]).filter((s) => !actionsOf(s).some((a) => a.startsWith("ec2:")));
     const bucketArn = { "Fn::GetAtt": [idOf(stack, stack.bucket), "Arn"] };
@@ -313,13 +313,16 @@ describe("Trapline stack (default settings)", () => {
       for (const action of actionsOf(statement)) {
         assert.ok(!action.includes("*"), `no wildcard actions (${action})`);
         assert.ok(action.startsWith("s3:") || action.startsWith("sqs:"), `unexpected action ${action}`);
-        assert.ok(!["s3:DeleteObject", "sqs:ReceiveMessage", "sqs:DeleteMessage"].includes(action), `the API does not need ${action}`);
+        assert.ok(!["sqs:ReceiveMessage", "sqs:DeleteMessage"].includes(action), `the API does not need ${action}`);
       }
       for (const resource of resourcesOfStatement(statement)) {
         assert.notEqual(resource, "*");
         if (actionsOf(statement).includes("s3:ListBucket")) {
           assert.deepEqual(resource, bucketArn);
           assert.deepEqual(statement.Condition, { StringLikeIfExists: { "s3:prefix": ["jobs/*"] } });
+        } else if (actionsOf(statement).includes("s3:DeleteObject")) {
+          assert.deepEqual(actionsOf(statement), ["s3:DeleteObject"]);
+          assert.deepEqual(resource, { "Fn::Join": ["", [bucketArn, "/jobs/*/input/*"]] }, "the API deletes inputs only");
         } else if (actionsOf(statement).some((a) => a.startsWith("s3:"))) {
           assert.deepEqual(resource, { "Fn::Join": ["", [bucketArn, "/jobs/*"]] });
         } else {
@@ -328,7 +331,7 @@ describe("Trapline stack (default settings)", () => {
       }
     }
     const allActions = statements.flatMap(actionsOf);
-    for (const needed of ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "sqs:SendMessage"]) {
+    for (const needed of ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:DeleteObject", "sqs:SendMessage"]) {
       assert.ok(allActions.includes(needed), `the API can ${needed}`);
     }
   });

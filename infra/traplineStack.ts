@@ -223,6 +223,8 @@ export class TraplineStack extends Stack {
         resources: [jobObjects],
       }),
     );
+    // A job left uploading past UPLOAD_IDLE_SECONDS has its inputs deleted by the API (functions/idleUploads.ts); results never.
+    this.api.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:DeleteObject"], resources: [this.bucket.arnForObjects(`${S3_JOBS_PREFIX}*/input/*`)] }));
     this.api.addToRolePolicy(listJobsOnly(this.bucket));
     this.api.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources: [this.queue.queueArn] }));
 
@@ -283,6 +285,7 @@ export class TraplineStack extends Stack {
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": "The managed policy Lambda needs to write the API's logs.",
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]": "The managed policy Lambda needs to attach the API to the VPC (network interfaces).",
       [jobsPrefix]: "Presigned URLs are for keys that do not exist yet (jobs/<new id>/input/<file>): the grant is limited to objects under jobs/.",
+      [`AwsSolutions-IAM5[Resource::${nagRef(this.bucket, "Arn")}/${S3_JOBS_PREFIX}*/input/*]`]: "The API deletes the inputs of any job left uploading past UPLOAD_IDLE_SECONDS; never results.",
     });
     acknowledge(this.worker.taskDefinition, {
       [jobsPrefix]: "The worker reads the uploads of whichever job it receives; job ids are not known in advance.",

@@ -35,7 +35,7 @@ export function fileRoutes(deps: AppDeps): Hono {
       if (!job) throw notFound(id);
       const missing = c.req.query("missing") === "1";
       const cursor = c.req.query("cursor");
-      const page = await listPage(deps, plans, id, { missing, ...(cursor ? { cursor } : {}) });
+      const page = await listPage(deps, plans, id, { missing, uploading: job.status === "uploading", ...(cursor ? { cursor } : {}) });
       return c.json(page, 200, { "Cache-Control": "no-store" });
     });
 }

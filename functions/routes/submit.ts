@@ -7,7 +7,8 @@
 import { Hono } from "hono";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { JobMessage } from "../../core/jobs.ts";
+import { NotUploadingError } from "../../core/filePlan.ts";
+import type { JobMessage, JobRecord } from "../../core/jobs.ts";
 import { inputPrefix } from "../../core/keys.ts";
 import { ApiError } from "../errors.ts";
 import { idleUploads, jobExpired } from "../idleUploads.ts";
@@ -35,6 +36,7 @@ export function submitRoutes(deps: AppDeps): Hono {
     do {
       const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: config.BUCKET, Prefix: prefix, ContinuationToken: token }));
       const objects = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ name: object.Key.slice(prefix.length), size: object.Size ?? 0, etag: object.ETag ?? "" }] : []));
+      // Once another submit has queued the job, this throws NotUploadingError (checkAndQueue).
       const check = await plan.markStored(jobId, objects);
       matched += check.matched;
       problems.extraCount += check.extra.length;
@@ -52,6 +54,31 @@ export function submitRoutes(deps: AppDeps): Hono {
       }
     }
     return problems;
+  }
+
+  /**
+   * Checks storage against the plan and moves the job to queued: the job as queued, or null when
+   * another submit queued it meanwhile. Throws a 409 naming what is wrong.
+   */
+  async function checkAndQueue(id: string, fileCount: number): Promise<JobRecord | null> {
+    let problems: SubmitProblems;
+    try {
+      problems = await checkUploads(id, fileCount);
+    } catch (error) {
+      if (error instanceof NotUploadingError) return null;
+      throw error;
+    }
+    if (problems.missingCount + problems.extraCount + problems.wrongSizeCount > 0) {
+      throw new ApiError(409, "uploads_incomplete", describe(problems), { details: { ...problems } });
+    }
+    if (fileCount === 0) throw new ApiError(409, "no_files", "This job has no files yet. Add them with POST /api/jobs/<id>/files, upload them, then submit.");
+    // Files added while storage was being listed were not checked: the client submits again.
+    const now = await store.get(id);
+    if (now?.status === "uploading" && now.fileCount !== fileCount) {
+      throw new ApiError(409, "files_changed", `Files were added while the upload was being checked (${fileCount} then, ${now.fileCount} now). Upload them, then submit again.`);
+    }
+    const moved = await store.transition(id, ["uploading"], "queued", { messageState: "sending" });
+    return moved.ok ? moved.job : null;
   }
 
   /** Sends the job's message; the record says whether it went, so a failed send can be retried. */
@@ -79,21 +106,11 @@ export function submitRoutes(deps: AppDeps): Hono {
         await idle.expired(touched.expired);
         throw jobExpired(config.UPLOAD_IDLE_SECONDS);
       }
-      const problems = await checkUploads(id, job.fileCount);
-      if (problems.missingCount + problems.extraCount + problems.wrongSizeCount > 0) {
-        throw new ApiError(409, "uploads_incomplete", describe(problems), { details: { ...problems } });
-      }
-      if (job.fileCount === 0) throw new ApiError(409, "no_files", "This job has no files yet. Add them with POST /api/jobs/<id>/files, upload them, then submit.");
-      // Files added while storage was being listed were not checked: the client submits again.
-      const now = await store.get(id);
-      if (now?.status === "uploading" && now.fileCount !== job.fileCount) {
-        throw new ApiError(409, "files_changed", `Files were added while the upload was being checked (${job.fileCount} then, ${now.fileCount} now). Upload them, then submit again.`);
-      }
-      const moved = await store.transition(id, ["uploading"], "queued", { messageState: "sending" });
-      if (moved.ok) {
+      const queued = await checkAndQueue(id, job.fileCount);
+      if (queued) {
         await idle.idle.finished(id);
         await sendMessage(id);
-        return c.json(await viewOf(deps, moved.job), 200);
+        return c.json(await viewOf(deps, queued), 200);
       }
       // Another submit won the race; fall through and answer with the job as it now is.
     } else if (job.status === "queued" && (await store.compareAndSetMessageState(id, ["unsent"], "sending"))) {

@@ -17,6 +17,7 @@ import {
   type PipelineSummary,
 } from "../pipeline/index.ts";
 import { createProgressReporter } from "./progressReporter.ts";
+import { uploadCommand, type UploadOptions } from "./upload.ts";
 
 function probability(value: string): number {
   const number = Number(value);
@@ -147,6 +148,25 @@ export function buildProgram(): Command {
     .option("--location <lat,lon>", "coordinates for Camtrap DP deployments whose photos carry no GPS", location)
     .option("--no-progress", "no progress bar")
     .action((paths: string[], options: ProcessOptions) => processCommand(paths, options));
+  program
+    .command("upload")
+    .description("Send folders, zips and photos to a Trapline service (a deployed stack, or npm start) as one job, submit it, and with --wait download its results.")
+    .argument("<paths...>", "folders, photos or zip files (results' paths: one folder → relative to it; several → each one's name first)")
+    .requiredOption("--api <url>", "the service's address, e.g. http://localhost:3000")
+    .option("--email <address>", "where the service sends word of the results (needed for a new job)")
+    .option("--job <id>", "continue this job: compare its files with these (names and sizes) and send only what storage lacks")
+    .option("--wait", "follow the job until it is done, then download its results", false)
+    .option("-o, --out <file>", "where --wait writes the results zip (default: trapline-<job id>.zip)")
+    .option("--parallel <n>", "transfers at once", positiveInteger, 16)
+    .option("-t, --threshold <p>", "draw and count boxes at or above this confidence (default: the service's)", probability)
+    .option("--sorted", "also place every image under sorted/<category>/ in the results", false)
+    .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds)
+    .option("--no-progress", "no progress bar")
+    .action(async (paths: string[], options: UploadOptions) => {
+      const stop = new AbortController();
+      process.once("SIGINT", () => stop.abort());
+      await uploadCommand(paths, options, undefined, stop.signal);
+    });
   return program;
 }
 

@@ -7,10 +7,13 @@ import { RateLimiter } from "../../core/rateLimit.ts";
 import { startApiServer } from "../../functions/node.ts";
 import type { ApiServer } from "../../functions/node.ts";
 import type { AppDeps } from "../../functions/types.ts";
-import { startLocalAws } from "./localAws.ts";
+import { createAwsClients } from "../../core/aws.ts";
+import { startLocalAws, TEST_CREDENTIALS } from "./localAws.ts";
 import type { LocalAws } from "./localAws.ts";
 import { testRedis } from "./redis.ts";
 import type { TestRedis } from "./redis.ts";
+import { startS3Gate } from "./s3Gate.ts";
+import type { S3Gate } from "./s3Gate.ts";
 
 export const MiB = 1024 * 1024;
 
@@ -22,12 +25,22 @@ export interface ApiBody {
   error: {
     code: string;
     message: string;
+    names: string[];
     missing: string[];
     extra: string[];
     wrongSize: { name: string; expected: number; actual: number }[];
+    missingCount: number;
+    extraCount: number;
+    wrongSizeCount: number;
   };
   jobId: string;
   expiresAt: string;
+  unsigned?: number;
+  limits: { maxFiles: number; maxTotalBytes: number; maxFileBytes: number; pageFiles: number; uploadIdleSeconds: number };
+  files: { name: string; size: number }[];
+  cursor?: string;
+  partsKnown: boolean;
+  fileCount: number;
   uploads: {
     name: string;
     method: "PUT" | "multipart";
@@ -35,7 +48,7 @@ export interface ApiBody {
     headers: Record<string, string>;
     multipart: { uploadId: string; key: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] };
   }[];
-  parts: { partNumber: number; url: string }[];
+  parts: { partNumber: number; url: string; PartNumber: number; ETag: string }[];
   name: string;
   status: string;
   progress: { processed: number; total: number };
@@ -61,22 +74,30 @@ export interface ApiHarness {
   store: JobStore;
   deps: AppDeps;
   server: ApiServer;
+  /** With `{ gate: true }`: the proxy every presigned link goes through (test/helpers/s3Gate.ts). */
+  gate?: S3Gate;
   /** The job's planned files as the store holds them, sorted by name (all of them: fine for tests). */
   plannedFiles(jobId: string): Promise<PlannedFile[]>;
   /** fetch against the API with a JSON body. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: ApiBody; headers: Headers }>;
+  /** `bytes`: the answer's body as it came, in bytes. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: ApiBody; headers: Headers; bytes: number }>;
   stop(): Promise<void>;
 }
 
-/** Small multipart settings by default (S3's 5 MiB minimum part, fauxqs's 11 MiB body cap). */
-export async function startApiHarness(env: Record<string, string> = {}, extra: Partial<AppDeps> = {}): Promise<ApiHarness> {
+/**
+ * Small multipart settings by default (S3's 5 MiB minimum part, fauxqs's 11 MiB body cap).
+ * `options.gate`: presigned links point at an S3Gate in front of the emulator, which refuses
+ * expired links and counts uploads.
+ */
+export async function startApiHarness(env: Record<string, string> = {}, extra: Partial<AppDeps> = {}, options: { gate?: boolean } = {}): Promise<ApiHarness> {
   const aws = await startLocalAws({ MULTIPART_THRESHOLD_BYTES: String(6 * MiB), PART_BYTES: String(5 * MiB), ...env });
+  const gate = options.gate ? await startS3Gate(aws.endpoint, aws.config.BUCKET) : undefined;
   const redis = testRedis();
   const store = new JobStore(redis.redis, { retentionDays: aws.config.RETENTION_DAYS });
   const deps: AppDeps = {
     config: aws.config,
     store,
-    aws: aws.clients,
+    aws: gate ? createAwsClients(aws.config, { credentials: TEST_CREDENTIALS, presignEndpoint: gate.url }) : aws.clients,
     rateLimiter: new RateLimiter(redis.redis, { limit: aws.config.RATE_LIMIT_PER_HOUR }),
     log: () => {},
     ...extra,
@@ -89,6 +110,7 @@ export async function startApiHarness(env: Record<string, string> = {}, extra: P
     store,
     deps,
     server,
+    ...(gate ? { gate } : {}),
     async plannedFiles(jobId) {
       const files: PlannedFile[] = [];
       for await (const batch of new FilePlan(redis.redis, { retentionDays: 7 }).batches(jobId)) files.push(...batch);
@@ -108,10 +130,11 @@ export async function startApiHarness(env: Record<string, string> = {}, extra: P
       } catch {
         json = text;
       }
-      return { status: response.status, json: json as ApiBody, headers: response.headers };
+      return { status: response.status, json: json as ApiBody, headers: response.headers, bytes: Buffer.byteLength(text) };
     },
     async stop() {
       await server.close();
+      await gate?.close();
       await aws.stop();
       await redis.cleanup();
     },
