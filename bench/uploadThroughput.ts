@@ -3,16 +3,18 @@
 // connections, as many at once), for many small files and for one file of the same total (its
 // parts). `npm start` runs without a model, so no worker competes for the CPU while bytes move.
 // Figures, never assertions.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { redisKeys } from "../core/keys.ts";
 import type { CreatedJob, SignedParts, UploadPlans } from "../functions/wire.ts";
+import { spawnNpmStart } from "../test/e2e/stack.ts";
+import { freePort } from "../test/helpers/freePort.ts";
+import { startRedisServer } from "../test/helpers/redisServer.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const MB = 1_000_000;
@@ -27,41 +29,25 @@ export interface ThroughputFigures {
   curlMBps: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-/** `node functions/local.ts` (what npm start runs) on a free port, no model, until it says it runs. */
+/** `node devstack/main.ts` (what npm start runs) on a free port, its own Redis and data folder, no model, until it says it runs. */
 async function startStack(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "functions", "local.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), MODEL: join(ROOT, "bench", "output", "no-model.onnx"), RATE_LIMIT_PER_HOUR: "100000", JOB_PARTS_SIGNED_PER_HOUR: "10000000" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Trapline is running/.test(output)) resolve();
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  const redis = await startRedisServer();
+  const data = await mkdtemp(join(tmpdir(), "trapline-bench-stack-"));
+  const started = await spawnNpmStart({
+    PORT: String(await freePort()),
+    MODEL: join(ROOT, "bench", "output", "no-model.onnx"),
+    RATE_LIMIT_PER_HOUR: "100000",
+    JOB_PARTS_SIGNED_PER_HOUR: "10000000",
+    REDIS_URL: redis.url,
+    TRAPLINE_DATA_DIR: data,
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: started.url,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
+      await started.stop();
+      await redis.dispose();
+      await rm(data, { recursive: true, force: true });
     },
   };
 }

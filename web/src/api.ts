@@ -1,17 +1,19 @@
 // The page's only door to the Trapline API. Every failure becomes an ApiError whose message a
 // person can act on: the server's own message when it sent one, plain words when it is down.
-import type { JobOptions } from "../../core/jobs.ts";
-import type { CreatedJob, FileToSend, JobView } from "./types.ts";
+import type { AddFilesRequest, ApiErrorBody, CreatedJob, CreateJobRequest, FileListPage, JobView, SignUploadsRequest, UploadPlans } from "../../functions/wire.ts";
 
 export class ApiError extends Error {
   override name = "ApiError";
   readonly code: string;
   /** HTTP status, or 0 when the server could not be reached. */
   readonly status: number;
-  constructor(code: string, message: string, status: number) {
+  /** What the error body adds beside code and message (the names concerned, submit's counts). */
+  readonly details: Partial<ApiErrorBody["error"]>;
+  constructor(code: string, message: string, status: number, details: Partial<ApiErrorBody["error"]> = {}) {
     super(message);
     this.code = code;
     this.status = status;
+    this.details = details;
   }
 }
 
@@ -29,8 +31,27 @@ export class Api {
     this.baseUrl = baseUrl;
   }
 
-  createJob(email: string, files: FileToSend[], options: JobOptions = {}): Promise<CreatedJob> {
-    return this.#json<CreatedJob>("POST", "/api/jobs", { email, files, options });
+  /** Creates the job with its first page of files (functions/wire.ts: at most MAX_PAGE_FILES). */
+  createJob(request: CreateJobRequest): Promise<CreatedJob> {
+    return this.#json<CreatedJob>("POST", "/api/jobs", request);
+  }
+
+  /** Adds a page of files to a job still uploading; answers with their plans. */
+  addFiles(jobId: string, request: AddFilesRequest, signal?: AbortSignal): Promise<UploadPlans> {
+    return this.#json<UploadPlans>("POST", `/api/jobs/${encodeURIComponent(jobId)}/files`, request, signal);
+  }
+
+  /** Fresh plans for files already in the job (names as the plans gave them). */
+  signUploads(jobId: string, request: SignUploadsRequest, signal?: AbortSignal): Promise<UploadPlans> {
+    return this.#json<UploadPlans>("POST", `/api/jobs/${encodeURIComponent(jobId)}/uploads/sign`, request, signal);
+  }
+
+  /** A page of the job's planned files, or with `missing` of those storage does not hold yet. */
+  listFiles(jobId: string, options: { missing: boolean; cursor?: string }, signal?: AbortSignal): Promise<FileListPage> {
+    const query = new URLSearchParams(options.missing ? { missing: "1" } : {});
+    if (options.cursor) query.set("cursor", options.cursor);
+    const text = query.toString();
+    return this.#json<FileListPage>("GET", `/api/jobs/${encodeURIComponent(jobId)}/files${text ? `?${text}` : ""}`, undefined, signal);
   }
 
   submitJob(jobId: string): Promise<JobView> {
@@ -72,15 +93,17 @@ export class Api {
       parsed = null;
     }
     if (!response.ok) throw errorFrom(response.status, parsed);
+    // 204: done, nothing to say (recording a multipart upload's parts, aborting one).
+    if (response.status === 204) return undefined as T;
     if (parsed === null) throw new ApiError("bad_response", "The server sent an answer the page cannot read. Try again in a minute.", response.status);
     return parsed as T;
   }
 }
 
 function errorFrom(status: number, body: unknown): ApiError {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const error = (body as { error?: Partial<Record<keyof ApiErrorBody["error"], unknown>> } | null)?.error;
   if (error && typeof error.message === "string") {
-    return new ApiError(typeof error.code === "string" ? error.code : `http_${status}`, error.message, status);
+    return new ApiError(typeof error.code === "string" ? error.code : `http_${status}`, error.message, status, error as Partial<ApiErrorBody["error"]>);
   }
   if (status === 404) return new ApiError("not_found", "The server does not know this job. Check the link, or start a new upload.", status);
   if (status === 429) return new ApiError("rate_limited", "Too many jobs from here in the last hour. Wait a while and try again.", status);

@@ -9,7 +9,7 @@ import { formatDuration, plural } from "./format.ts";
 import { countWords, describeJob, etaWords, isFinal } from "./jobWords.ts";
 import { linkExpiresAt } from "./linkExpiry.ts";
 import { afterAnswer, afterFailure, effectiveDelay, firstPoll, type PollState } from "./pollSchedule.ts";
-import type { JobView } from "./types.ts";
+import type { JobView } from "../../functions/wire.ts";
 
 export interface JobPage {
   show(jobId: string): void;
@@ -18,7 +18,8 @@ export interface JobPage {
   hide(): void;
 }
 
-export function createJobPage(api: Api): JobPage {
+/** `onUploading`: the job still waits for its files; the upload view takes over to ask for them. */
+export function createJobPage(api: Api, onUploading: (jobId: string, job: JobView) => void): JobPage {
   const idText = byId("job-id");
   const hint = byId("job-hint");
   const copyButton = byId<HTMLButtonElement>("copy-link");
@@ -124,6 +125,11 @@ export function createJobPage(api: Api): JobPage {
       const job = await api.getJob(forId, controller.signal);
       if (forId !== jobId) return;
       const changed = !last || last.status !== job.status || last.progress?.processed !== job.progress?.processed || last.queuePosition !== job.queuePosition;
+      if (job.status === "uploading") {
+        stop();
+        onUploading(forId, job);
+        return;
+      }
       last = job;
       reconnecting = false;
       poll = afterAnswer(poll, changed);
@@ -208,6 +214,14 @@ export function createJobPage(api: Api): JobPage {
     idText.textContent = id;
   };
 
+  /** No more polling or ticking for this job. */
+  const stop = () => {
+    window.clearTimeout(pollTimer);
+    window.clearInterval(tickTimer);
+    inFlight?.abort();
+    jobId = "";
+  };
+
   return {
     showNotAJobLink(link) {
       this.hide();
@@ -236,11 +250,6 @@ export function createJobPage(api: Api): JobPage {
       tickTimer = window.setInterval(tick, 1000);
       void fetchJob();
     },
-    hide() {
-      window.clearTimeout(pollTimer);
-      window.clearInterval(tickTimer);
-      inFlight?.abort();
-      jobId = "";
-    },
+    hide: stop,
   };
 }

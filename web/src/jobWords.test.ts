@@ -1,12 +1,24 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { countWords, describeJob, etaWords } from "./jobWords.ts";
-import type { JobView } from "./types.ts";
+import type { JobView } from "../../functions/wire.ts";
 
+/** A done job as GET /api/jobs/<id> answers it (functions/wire.ts), with `extra` on top. */
 const done = (result: JobView["result"], extra: Partial<JobView> = {}): JobView => ({
   jobId: "j",
   status: "done",
+  fileCount: result?.images ?? null,
+  totalBytes: result?.bytes ?? null,
   progress: { processed: result?.images ?? 0, total: result?.images ?? 0 },
+  queuePosition: null,
+  etaSeconds: null,
+  attempts: 1,
+  createdAt: null,
+  updatedAt: null,
+  queuedAt: null,
+  startedAt: null,
+  finishedAt: null,
+  error: null,
   result,
   ...extra,
 });

@@ -1,6 +1,6 @@
 // What a job's state means, in the words shown on the job page.
 import { formatDuration, plural } from "./format.ts";
-import type { JobView } from "./types.ts";
+import type { JobView } from "../../functions/wire.ts";
 
 export interface JobWords {
   /** One short line: the status. */

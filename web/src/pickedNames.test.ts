@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { placePick, singleFolder, uploadPath, type NamedFile } from "./pickedNames.ts";
+import { placePick, shownPath, singleFolder, type NamedFile } from "./pickedNames.ts";
 
 const card = (root: string, stamp: number): NamedFile[] => [
   { path: `${root}/DCIM/100RECNX/IMG_0001.JPG`, size: 1000 + stamp, lastModified: stamp },
@@ -44,15 +44,15 @@ test("one pick with clashing roots of its own is placed root by root", () => {
   assert.deepEqual(placed.paths, ["a.jpg", "A (2).JPG"]);
 });
 
-test("exactly one folder: names are relative to it; anything more keeps each first component", () => {
+test("exactly one folder: names are shown relative to it; anything more keeps each first component", () => {
   const one = card("SDcard01", 1).map((file) => file.path);
   assert.equal(singleFolder(one), "SDcard01");
-  assert.deepEqual(one.map((path) => uploadPath(path, singleFolder(one))), ["DCIM/100RECNX/IMG_0001.JPG", "DCIM/100RECNX/IMG_0002.JPG"]);
+  assert.deepEqual(one.map((path) => shownPath(path, singleFolder(one))), ["DCIM/100RECNX/IMG_0001.JPG", "DCIM/100RECNX/IMG_0002.JPG"]);
 
   const two = [...one, ...card("SDcard01 (2)", 2).map((file) => file.path)];
   assert.equal(singleFolder(two), null);
   assert.equal(singleFolder([...one, "card.zip"]), null);
   assert.equal(singleFolder(["card.zip"]), null, "a lone zip is unpacked by the worker, not renamed here");
   assert.equal(singleFolder([]), null);
-  assert.equal(uploadPath("SDcard01/DCIM/x.jpg", null), "SDcard01/DCIM/x.jpg");
+  assert.equal(shownPath("SDcard01/DCIM/x.jpg", null), "SDcard01/DCIM/x.jpg");
 });

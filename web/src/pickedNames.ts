@@ -4,9 +4,11 @@
 //   or file whose name is taken gets one of its own, "SDcard01 (2)", "IMG_0001 (2).JPG": two SD
 //   cards both holding DCIM/100RECNX/IMG_0001.JPG just work. Picking the same folder again is
 //   not a second card: it keeps its name and its files are not listed twice.
-// - DESIGN.md "Paths in the results": when the list is exactly one folder, names are relative
-//   to it (DCIM/100RECNX/IMG_0001.JPG, not SDcard01/DCIM/…); with several folders, files or
-//   zips, each keeps its own name as the first path component.
+// - Files upload under these paths, folder names first. DESIGN.md "Paths in the results": when
+//   the list is exactly one folder, the results' paths are relative to it (DCIM/100RECNX/…, not
+//   SDcard01/DCIM/…), and the page shows them so; with several folders, files or zips, each
+//   keeps its own name first. The worker applies that rule to what arrived
+//   (gpu-worker/worker/s3Inputs.ts), so the page shows it but does not apply it to the upload.
 
 /** A file as the list knows it: `path` is its folder's name then its path inside, or its own name. */
 export interface NamedFile {
@@ -123,7 +125,7 @@ export function singleFolder(paths: Iterable<string>): string | null {
   return folder;
 }
 
-/** The name a listed file is uploaded under (and shown with): inside the one folder, or as listed. */
-export function uploadPath(path: string, folder: string | null): string {
+/** The name a listed file is shown with, as the results will name it: inside the one folder, or as listed. */
+export function shownPath(path: string, folder: string | null): string {
   return folder !== null && path.startsWith(`${folder}/`) ? path.slice(folder.length + 1) : path;
 }

@@ -1,29 +1,30 @@
 // An Uppy uploader that follows the API's upload plan: a presigned PUT per small file, and for
-// large ones the multipart upload the API already started, one part at a time, completed and
-// aborted through the API's JSON helpers (routes/uploads.ts). Uppy keeps the files, progress
-// and retry; @uppy/core's fetcher sends each request with progress and retries (5xx, 429 and
-// dropped connections, with growing pauses). cancel() stops a run for good: every request of
-// it is aborted, its queue is dropped, and nothing it started reports back afterwards. @uppy/aws-s3 6 signs raw S3 requests and
-// starts multipart uploads itself, which this API's plan does not allow.
+// large ones the multipart upload the API opened, one part at a time, each part recorded with
+// the API (so a resume on another page load sends only the rest), completed and aborted through
+// its JSON helpers (functions/routes/uploads.ts). @uppy/core's fetcher sends each request with
+// progress and retries (5xx, 429 and dropped connections, with growing pauses; none while the
+// browser is offline, the upload queue pauses instead). Uppy holds only the files being sent
+// (uploadQueue.ts feeds it), so it sends every file it is given at once. cancel() stops for
+// good: every request is aborted and nothing started reports back afterwards. @uppy/aws-s3 6
+// signs raw S3 requests and starts multipart uploads itself, which this API's plan does not allow.
 import { BasePlugin, type PluginOpts, type Uppy } from "@uppy/core";
 import { fetcher, type Body, type Meta, type UppyFile } from "@uppy/core/utils";
+import type { ListedParts, MultipartUploadPlan, PutUploadPlan, SignedParts, UploadPlan } from "../../functions/wire.ts";
 import type { Api } from "./api.ts";
-import { linkExpiresAt } from "./linkExpiry.ts";
-import type { MultipartUpload, PutUpload, UploadPlan } from "./types.ts";
+import { learnClock, linkStillGood } from "./linkExpiry.ts";
 
-/** Files sending at once; browsers open about six connections per host. */
-const PARALLEL_FILES = 4;
-/** Re-sign a planned part URL with less than this left, rather than let S3 refuse it mid-file. */
-const URL_SAFETY_MARGIN_MS = 5 * 60_000;
 /** Attempts per request after the first (fetcher waits 0.3 s, 0.6 s, 1.2 s, 2.4 s, 4.8 s). */
 const RETRIES = 5;
-/** A request that sends nothing for this long is given up; the file fails as a dropped connection. */
+/** A request that sends nothing for this long is given up as a dead connection. */
 const STALL_MS = 60_000;
+/** Part URLs asked for at once when a plan runs out of them. */
+const PARTS_SIGNED_AT_ONCE = 20;
 
 export interface PlanUploaderOpts extends PluginOpts {
   api: Api;
-  /** The job and each Uppy file's plan; set before uppy.upload(). */
-  plan: () => { jobId: string; byFileId: Map<string, UploadPlan> };
+  jobId: () => string;
+  /** The plan of a file Uppy holds; set before uppy.upload(). */
+  planOf: (fileId: string) => UploadPlan | undefined;
 }
 
 export class StorageError extends Error {
@@ -37,7 +38,7 @@ export class StorageError extends Error {
 
 export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<PlanUploaderOpts, M, B> {
   readonly #controllers = new Map<string, AbortController>();
-  /** Bumped by cancel(): a run whose number is behind stops taking files and stays silent. */
+  /** Bumped by cancel(): a send started before it stays silent. */
   #run = 0;
 
   constructor(uppy: Uppy<M, B>, opts: PlanUploaderOpts) {
@@ -48,32 +49,27 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
 
   override install(): void {
     this.uppy.addUploader(this.#upload);
-    this.uppy.on("file-removed", this.#onRemoved);
     this.uppy.on("cancel-all", this.#onCancelAll);
   }
 
   override uninstall(): void {
     this.uppy.removeUploader(this.#upload);
-    this.uppy.off("file-removed", this.#onRemoved);
     this.uppy.off("cancel-all", this.#onCancelAll);
   }
 
-  #onRemoved = (file: UppyFile<M, B>) => this.#controllers.get(file.id)?.abort();
   #onCancelAll = () => this.cancel();
 
   /**
-   * Stops every transfer of the runs so far: in-flight PUTs and parts are aborted, API calls
-   * too, files not started are never sent, and S3 is told to drop the multipart uploads begun.
-   * Files already complete stay in storage under the job cancelled.
+   * Stops every transfer: in-flight PUTs and parts are aborted, API calls too, and S3 is told to
+   * drop the multipart uploads begun. Files already complete stay in storage.
    */
   cancel(): void {
     this.#run += 1;
-    const { jobId, byFileId } = this.opts.plan();
     for (const [fileId, controller] of this.#controllers) {
       controller.abort();
-      const plan = byFileId.get(fileId);
+      const plan = this.opts.planOf(fileId);
       // Nobody waits for the answer: the job is being left behind.
-      if (plan && "multipart" in plan) this.opts.api.uploadsHelper("DELETE", jobId, encodeURIComponent(plan.multipart.uploadId)).catch(() => undefined);
+      if (plan?.method === "multipart") this.opts.api.uploadsHelper("DELETE", this.opts.jobId(), encodeURIComponent(plan.multipart.uploadId)).catch(() => undefined);
     }
     this.#controllers.clear();
   }
@@ -82,13 +78,7 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
     const run = this.#run;
     const files = fileIds.map((id) => this.uppy.getFile(id)).filter((file) => file && !file.progress.uploadComplete);
     this.uppy.emit("upload-start", files);
-    const queue = [...files];
-    const worker = async () => {
-      for (let file = queue.shift(); file && run === this.#run; file = queue.shift()) {
-        if (this.uppy.getFile(file.id)) await this.#uploadOne(file, run);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_FILES, queue.length) }, worker));
+    await Promise.all(files.map((file) => this.#uploadOne(file, run)));
   };
 
   async #uploadOne(file: UppyFile<M, B>, run: number): Promise<void> {
@@ -96,57 +86,49 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
     this.#controllers.set(file.id, controller);
     const started = Date.now();
     const total = file.size ?? 0;
+    const live = () => !controller.signal.aborted && run === this.#run && this.uppy.getFile(file.id) !== undefined;
     const progress = (bytesUploaded: number) => {
-      if (controller.signal.aborted || run !== this.#run) return;
-      this.uppy.emit("upload-progress", this.uppy.getFile(file.id), { uploadStarted: started, bytesUploaded, bytesTotal: total });
+      if (live()) this.uppy.emit("upload-progress", this.uppy.getFile(file.id), { uploadStarted: started, bytesUploaded, bytesTotal: total });
     };
     try {
-      const { jobId, byFileId } = this.opts.plan();
-      const plan = byFileId.get(file.id);
+      const plan = this.opts.planOf(file.id);
       if (!plan) throw new Error("This file is not part of the job's plan; start the upload again.");
       progress(0);
-      if ("multipart" in plan) await this.#sendMultipart(jobId, plan, file.data as Blob, progress, controller.signal);
+      if (plan.method === "multipart") await this.#sendMultipart(plan, file.data as Blob, progress, controller.signal);
       else await this.#sendPut(plan, file.data as Blob, progress, controller.signal);
-      if (controller.signal.aborted || run !== this.#run) return;
-      this.uppy.emit("upload-success", this.uppy.getFile(file.id), { status: 200, uploadURL: plan.name });
+      if (live()) this.uppy.emit("upload-success", this.uppy.getFile(file.id), { status: 200, uploadURL: plan.name });
     } catch (error) {
-      if (controller.signal.aborted || run !== this.#run) return;
-      this.uppy.emit("upload-error", this.uppy.getFile(file.id), error as Error);
+      if (live()) this.uppy.emit("upload-error", this.uppy.getFile(file.id), error as Error);
     } finally {
       if (this.#controllers.get(file.id) === controller) this.#controllers.delete(file.id);
     }
   }
 
-  async #sendPut(plan: PutUpload, data: Blob, progress: (sent: number) => void, signal: AbortSignal): Promise<void> {
-    await send(plan.url, { method: "PUT", body: data, headers: plan.headers ?? {}, signal, onUploadProgress: (event) => progress(event.loaded) });
+  async #sendPut(plan: PutUploadPlan, data: Blob, progress: (sent: number) => void, signal: AbortSignal): Promise<void> {
+    await send(plan.url, { method: "PUT", body: data, headers: plan.headers, signal, onUploadProgress: (event) => progress(event.loaded) });
     progress(data.size);
   }
 
-  async #sendMultipart(jobId: string, plan: MultipartUpload, data: Blob, progress: (sent: number) => void, signal: AbortSignal): Promise<void> {
-    const { uploadId, partSize } = plan.multipart;
+  async #sendMultipart(plan: MultipartUploadPlan, data: Blob, progress: (sent: number) => void, signal: AbortSignal): Promise<void> {
+    const jobId = this.opts.jobId();
+    const { uploadId, partSize, partCount } = plan.multipart;
     const helper = encodeURIComponent(uploadId);
-    const count = Math.max(1, Math.ceil(data.size / partSize));
-    // A retry resumes: parts S3 already holds are not sent again.
-    const listed = await this.opts.api.uploadsHelper<{ parts: { PartNumber: number; Size?: number; ETag: string }[] }>("GET", jobId, `${helper}/parts`, undefined, signal);
+    // A retry, or a resume after the page was reloaded: parts storage holds already are not sent again.
+    const listed = await this.opts.api.uploadsHelper<ListedParts>("GET", jobId, `${helper}/parts`, undefined, signal);
     const etags = new Map(listed.parts.map((part) => [part.PartNumber, part.ETag]));
     const urls = new Map(plan.multipart.parts.map((part) => [part.partNumber, part.url]));
     const sentBefore = (partNumber: number) => Math.min((partNumber - 1) * partSize, data.size);
-    let doneBytes = [...etags.keys()].reduce((sum, n) => sum + Math.min(partSize, data.size - sentBefore(n)), 0);
+    let doneBytes = [...etags.keys()].reduce((sum, n) => sum + Math.max(0, Math.min(partSize, data.size - sentBefore(n))), 0);
     progress(doneBytes);
 
-    for (let partNumber = 1; partNumber <= count; partNumber += 1) {
+    for (let partNumber = 1; partNumber <= partCount; partNumber += 1) {
       if (etags.has(partNumber)) continue;
       signal.throwIfAborted();
       let url = urls.get(partNumber);
-      if (!url || !fresh(url)) {
-        const signed = await this.opts.api.uploadsHelper<{ parts: { partNumber: number; url: string }[] }>(
-          "POST",
-          jobId,
-          `${helper}/sign`,
-          { partNumbers: range(partNumber, Math.min(count, partNumber + 19)) },
-          signal,
-        );
+      if (!url || !linkStillGood(url)) {
+        const signed = await this.opts.api.uploadsHelper<SignedParts>("POST", jobId, `${helper}/sign`, { partNumbers: range(partNumber, Math.min(partCount, partNumber + PARTS_SIGNED_AT_ONCE - 1)) }, signal);
         for (const part of signed.parts) urls.set(part.partNumber, part.url);
+        if (signed.parts[0]) learnClock(signed.parts[0].url);
         url = urls.get(partNumber);
         if (!url) throw new Error(`The server did not sign part ${partNumber}.`);
       }
@@ -156,6 +138,8 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       const etag = xhr.getResponseHeader("etag");
       if (!etag) throw new Error("Storage did not return the part's ETag (its CORS rule must expose the ETag header).");
       etags.set(partNumber, etag);
+      // Where storage cannot list parts (the local emulator), the API keeps what this page sent.
+      await this.opts.api.uploadsHelper("POST", jobId, `${helper}/parts`, { parts: [{ partNumber, etag }] }, signal);
       doneBytes += chunk.size;
       progress(doneBytes);
     }
@@ -164,15 +148,10 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       "POST",
       jobId,
       `${helper}/complete`,
-      { parts: [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })) },
+      { parts: [...etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag })) },
       signal,
     );
   }
-}
-
-function fresh(url: string): boolean {
-  const expires = linkExpiresAt(url);
-  return expires === null || expires.getTime() - Date.now() > URL_SAFETY_MARGIN_MS;
 }
 
 function range(from: number, to: number): number[] {
@@ -199,8 +178,9 @@ async function send(url: string, options: { method: string; body: Blob; headers?
         stalled = true;
         request.abort();
       },
-      // Client errors (an expired or refused link) do not get better by repeating them.
-      shouldRetry: (xhr) => xhr.status === 0 || xhr.status === 429 || xhr.status >= 500,
+      // Client errors (an expired or refused link) do not get better by repeating them, and
+      // while the browser is offline the upload queue pauses rather than burn the retries.
+      shouldRetry: (xhr) => navigator.onLine && (xhr.status === 0 || xhr.status === 429 || xhr.status >= 500),
     });
   } catch (error) {
     if (options.signal.aborted) throw error;

@@ -1,64 +1,100 @@
-// The upload page: email, files (drop, pick, folders, zips), the list with per-file and total
-// progress, cancel, retry, and Submit once everything has arrived in storage. Files that are
-// not photos are flagged as they are picked; folders of the same name each get their own.
+// The upload page: email, files (drop, pick, folders, zips), the list (fileListView.ts) and the
+// total progress (totalProgressView.ts), cancel, retry, and Submit once everything is in storage.
+// The job's link is in the address bar from the moment the job exists; opened again while the job
+// still uploads (a reload, a closed tab), the page asks for the same folder and sends only what
+// storage lacks (repick.ts), to the same job. This file holds the phases and the words; the
+// files live in pickedList.ts, the job's side in jobFiles.ts, the sending in uploadQueue.ts.
 import { emailProblem } from "../../core/email.ts";
+import type { JobView } from "../../functions/wire.ts";
 import { ApiError, type Api } from "./api.ts";
-import { announce, byId, el, setBar } from "./dom.ts";
-import { notPhotoReason } from "./fileKinds.ts";
-import { formatBytes, formatDuration, formatSpeed, plural } from "./format.ts";
+import { browserSignals, Connection } from "./connection.ts";
+import { announce, byId } from "./dom.ts";
+import { createFileListView } from "./fileListView.ts";
+import { formatBytes, plural } from "./format.ts";
 import { createImagesChoice } from "./imagesChoice.ts";
+import { JobFiles } from "./jobFiles.ts";
 import { filesFromDrop, filesFromInput, type Picked } from "./pickedFiles.ts";
-import { placePick, singleFolder } from "./pickedNames.ts";
+import { PickedList } from "./pickedList.ts";
+import { pickReport } from "./pickReport.ts";
+import { comparePick, fetchListing, fetchMissing } from "./repick.ts";
+import { browserStorage, saveJob, savedJob, type SavedJob } from "./savedJobs.ts";
+import { createTotalProgressView, PAUSED_WORDS } from "./totalProgressView.ts";
 import { TransferRate } from "./transferRate.ts";
-import { createUploader, filesToSend, listedPath, uploadErrorMessage, uploadNames, type TrapUppy } from "./uploader.ts";
+import { createTransport, isConnectionError } from "./uploader.ts";
+import { UploadQueue } from "./uploadQueue.ts";
 
-/** Rows drawn in the list; totals always count every file. Keeps huge cards responsive. */
-const MAX_ROWS = 500;
+/** Redraws at most this often (a few times a second), however many files report progress. */
 const REDRAW_MS = 250;
 /** The totals are redrawn this often while uploading, so a stall shows even when no event comes. */
 const TOTALS_TICK_MS = 1_000;
 /** Names quoted in a message before "…". */
 const NAMES_QUOTED = 3;
 
-type Phase = "editing" | "preparing" | "uploading" | "failed-files" | "submitting" | "cancelling";
+type Phase = "editing" | "comparing" | "preparing" | "uploading" | "failed-files" | "submitting" | "cancelling";
+
+/** A job that exists already and still waits for files: opened again from its link. */
+interface Resumed {
+  jobId: string;
+  job: JobView;
+  saved: SavedJob | null;
+  /** Files picked that are not part of the job; added to it when its listing was cut short. */
+  extras: number[];
+  addExtras: boolean;
+  /** The pick lacks files storage lacks too: the job cannot be submitted from it yet. */
+  complete: boolean;
+}
 
 export interface UploadPage {
+  /** The upload view: a new job, or the job this tab is sending. */
   show(): void;
+  /** The upload view for a job still uploading, opened from its link. */
+  resume(jobId: string, job: JobView): void;
+  /** The job this tab is creating or sending, if any. */
+  activeJob(): string | null;
 }
 
 export function createUploadPage(api: Api, openJob: (jobId: string) => void): UploadPage {
   const form = byId<HTMLFormElement>("upload-form");
+  const title = byId("upload-title");
+  const resumeBox = byId("resume-panel");
+  const resumeText = byId("resume-text");
   const email = byId<HTMLInputElement>("email");
   const emailError = byId("email-error");
   const dropzone = byId("dropzone");
   const pickFiles = byId<HTMLInputElement>("pick-files");
   const pickFolder = byId<HTMLInputElement>("pick-folder");
-  const filePanel = byId("file-panel");
-  const summary = byId("file-summary-text");
   const clearButton = byId<HTMLButtonElement>("clear-files");
   const removeOthersButton = byId<HTMLButtonElement>("remove-not-photos");
-  const list = byId<HTMLUListElement>("file-list");
-  const more = byId("file-list-more");
-  const totalBox = byId("total-progress");
-  const totalBar = byId("total-bar");
-  const totalPercent = byId("total-percent");
-  const totalDetail = byId("total-detail");
+  const report = byId("pick-report");
   const message = byId("upload-message");
   const startButton = byId<HTMLButtonElement>("start-upload");
   const retryButton = byId<HTMLButtonElement>("retry-failed");
   const cancelButton = byId<HTMLButtonElement>("cancel-upload");
   const imagesChoice = createImagesChoice(byId("images-choice"));
 
-  const uploader = createUploader(api);
-  const uppy: TrapUppy = uploader.uppy;
+  const storage = browserStorage();
+  const list = new PickedList();
   const rate = new TransferRate();
-  const errors = new Map<string, string>();
-  const rows = new Map<string, { row: HTMLLIElement; name: HTMLElement; state: HTMLElement; bar: HTMLElement; remove: HTMLElement }>();
+  const connection = new Connection(browserSignals, () => onConnectionChange());
+  let job: JobFiles | null = null;
+  let queue: UploadQueue | null = null;
+  let resumed: Resumed | null = null;
+  const transport = createTransport(api, () => job?.jobId ?? resumed?.jobId ?? "");
+  const listView = createFileListView(list, (index) => {
+    if (phase !== "editing") return;
+    list.remove([index]);
+    afterEdit();
+    redrawNow();
+    clearButton.focus();
+  });
+  const totals = createTotalProgressView(list, rate, connection);
   let phase: Phase = "editing";
-  let jobId: string | null = null;
   let emailTouched = false;
+  /** The sending in progress (settled or not); cancel waits for it. */
+  let sending: Promise<void> = Promise.resolve();
   let redrawTimer = 0;
   let totalsTimer = 0;
+  let wasPaused = false;
 
   // ---- messages -------------------------------------------------------------------------
 
@@ -81,37 +117,22 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     checkEmail(false);
   });
 
-  // ---- adding files ---------------------------------------------------------------------
-
-  /** Why a listed file will not be read as a photo, or null. */
-  const notPhotoOf = (file: { name?: string; type?: string; size: number | null }) => notPhotoReason(file.name ?? "", file.type ?? "", file.size ?? 0);
   const quoted = (names: string[]) => `${names.slice(0, NAMES_QUOTED).join(", ")}${names.length > NAMES_QUOTED ? "…" : ""}`;
+
+  // ---- adding files ---------------------------------------------------------------------
 
   const addPicked = ({ files, skipped }: Picked) => {
     if (phase !== "editing") return;
-    const listed = uppy.getFiles().map((file) => ({ path: listedPath(file), size: file.size ?? 0, lastModified: (file.data as File).lastModified }));
-    const incoming = files.map(({ file, relativePath }) => ({ path: relativePath || file.name, size: file.size, lastModified: file.lastModified }));
-    const placed = placePick(listed, incoming);
-    const before = uppy.getFiles().length;
-    uppy.addFiles(
-      files.map(({ file }, index) => ({
-        name: file.name,
-        type: file.type,
-        data: file,
-        meta: { name: file.name, type: file.type, relativePath: placed.paths[index]! },
-        source: "local",
-        isRemote: false,
-      })),
-    );
-    const added = uppy.getFiles().length - before;
-    const notes: string[] = [`Added ${plural(added, "file")}.`];
-    if (added < files.length) notes.push(`${plural(files.length - added, "file")} already in the list.`);
-    for (const { from, to } of placed.renamed) notes.push(`“${from}” is already in the list, so this one is listed as “${to}”.`);
-    const others = files.filter(({ file }) => notPhotoOf(file) !== null).map(({ file }) => file.name);
+    const added = list.add(files);
+    const notes: string[] = [`Added ${plural(added.added, "file")}.`];
+    if (added.alreadyListed > 0) notes.push(`${plural(added.alreadyListed, "file")} already in the list.`);
+    for (const { from, to } of added.renamed) notes.push(`“${from}” is already in the list, so this one is listed as “${to}”.`);
+    const others = added.notPhotos.map((path) => path.slice(path.lastIndexOf("/") + 1));
     if (others.length > 0) notes.push(notPhotosSentence(others.length, files.length, quoted(others)));
     if (skipped.length > 0) notes.push(`Skipped ${plural(skipped.length, "system file")} (${quoted(skipped)}).`);
     say(notes.join(" "));
     announce(notes.join(" "));
+    afterEdit();
     redraw();
   };
 
@@ -163,211 +184,206 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   window.addEventListener("drop", (event) => event.preventDefault());
 
   clearButton.addEventListener("click", () => {
-    uppy.clear();
-    errors.clear();
+    list.clear();
     say("");
     announce("All files removed.");
+    afterEdit();
     redraw();
   });
 
   removeOthersButton.addEventListener("click", () => {
-    const others = uppy.getFiles().filter((file) => notPhotoOf(file) !== null);
-    uppy.removeFiles(others.map((file) => file.id));
+    const others = list.notPhotos();
+    list.remove(others);
     say(`Removed ${plural(others.length, "file")} that ${others.length === 1 ? "is not a photo" : "are not photos"}.`);
     announce(`Removed ${plural(others.length, "file")}.`);
+    afterEdit();
     redraw();
     clearButton.focus();
   });
 
-  // ---- the list -------------------------------------------------------------------------
-
-  const rowFor = (id: string) => {
-    const existing = rows.get(id);
-    if (existing) return existing;
-    const file = uppy.getFile(id);
-    const name = el("span", { className: "file-name" });
-    const state = el("span", { className: "file-state" });
-    const bar = el("div", { className: "bar", attrs: { role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" } }, [el("div", { className: "bar-fill" })]);
-    const remove = el("button", { className: "link-button file-remove", text: "Remove", attrs: { type: "button" } });
-    remove.addEventListener("click", () => {
-      uppy.removeFile(id);
-      redraw();
-      clearButton.focus();
-    });
-    const row = el("li", { className: "file-row" }, [name, el("span", { className: "file-size", text: formatBytes(file.size ?? 0) }), state, remove, bar]);
-    const entry = { row, name, state, bar, remove };
-    rows.set(id, entry);
-    return entry;
+  /** The list changed while editing: a resumed job compares it with what the job lacks. */
+  const afterEdit = () => {
+    if (resumed) void compareWithJob();
   };
 
-  const drawFiles = () => {
-    const files = uppy.getFiles();
-    filePanel.hidden = files.length === 0;
-    const totalBytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
-    // The names change as folders come and go (one folder: paths inside it), so they are redrawn.
-    const names = uploadNames(uppy);
-    const folder = singleFolder(files.map(listedPath));
-    const others = files.filter((file) => notPhotoOf(file) !== null).length;
-    const parts = [plural(files.length, "file"), formatBytes(totalBytes)];
-    if (folder !== null) parts.push(`from the folder “${folder}”`);
-    if (others > 0) parts.push(`${others.toLocaleString("en")} not ${others === 1 ? "a photo" : "photos"}`);
-    summary.textContent = parts.join(" · ");
-    imagesChoice.showEstimates(totalBytes);
-    clearButton.hidden = phase !== "editing";
-    removeOthersButton.hidden = phase !== "editing" || others === 0;
+  // ---- a job opened again: the same folder, only what storage lacks ----------------------
 
-    const shown = files.slice(0, MAX_ROWS);
-    const shownIds = new Set(shown.map((file) => file.id));
-    for (const [id, entry] of rows) {
-      if (!shownIds.has(id)) {
-        entry.row.remove();
-        rows.delete(id);
-      }
+  const compareWithJob = async () => {
+    const open = resumed;
+    if (!open) return;
+    report.replaceChildren();
+    if (list.size === 0) return;
+    setPhase("comparing");
+    say(`Comparing ${plural(list.size, "file")} with the job…`);
+    try {
+      const listing = await fetchListing(api, open.jobId);
+      if (resumed !== open) return;
+      const comparison = comparePick(
+        Array.from({ length: list.size }, (_, index) => ({ name: list.uploadName(index), size: list.file(index).size })),
+        listing,
+      );
+      // The page closed while it was adding the job's files: the ones it had not added yet join now.
+      open.addExtras = open.saved !== null && !open.saved.listed && (open.job.fileCount ?? 0) < open.saved.files;
+      open.extras = comparison.extra;
+      open.complete = comparison.notPicked.length === 0;
+      list.resetStates();
+      for (const index of comparison.stored) list.setState(index, "done");
+      for (const { index, planned } of comparison.otherSize) list.setState(index, "excluded", `another size than in the job (${formatBytes(planned)})`);
+      if (!open.addExtras) for (const index of comparison.extra) list.setState(index, "excluded", "not part of this job");
+      const words = pickReport(comparison, (index) => list.uploadName(index), (index) => list.file(index).size, open.addExtras);
+      report.replaceChildren(...words.differences.map((sentence) => Object.assign(document.createElement("li"), { textContent: sentence })));
+      report.hidden = words.differences.length === 0;
+      setPhase("editing");
+      say(words.differences.length > 0 ? `${words.summary} This pick differs from the job:` : `${words.summary} The pick matches the job.`, words.complete ? "info" : "error");
+      announce(words.summary);
+    } catch (error) {
+      if (resumed !== open) return;
+      setPhase("editing");
+      say(`The job's files could not be read: ${(error as Error).message} Pick the folder again to retry.`, "error");
     }
-    shown.forEach((file, index) => {
-      const { row, name, state, bar, remove } = rowFor(file.id);
-      if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
-      const shownName = names.get(file.id) ?? listedPath(file);
-      if (name.textContent !== shownName) {
-        name.textContent = shownName;
-        name.title = shownName;
-        bar.setAttribute("aria-label", `${shownName} upload`);
-        remove.setAttribute("aria-label", `Remove ${shownName}`);
-      }
-      const sent = file.progress.bytesUploaded || 0;
-      const size = file.size ?? 0;
-      const error = errors.get(file.id);
-      const notPhoto = notPhotoOf(file);
-      let words = "Ready";
-      let kind = "ready";
-      if (error) [words, kind] = [`Failed — ${error}`, "failed"];
-      else if (notPhoto && phase === "editing") [words, kind] = [`Not a photo: ${notPhoto}`, "not-photo"];
-      else if (file.progress.uploadComplete) [words, kind] = ["Uploaded", "done"];
-      else if (file.progress.uploadStarted) [words, kind] = [`${Math.floor(file.progress.percentage ?? 0)}%`, "active"];
-      else if (phase !== "editing") [words, kind] = ["Waiting", "waiting"];
-      if (state.textContent !== words) state.textContent = words;
-      row.dataset.state = kind;
-      setBar(bar, file.progress.uploadComplete ? 1 : size > 0 ? sent / size : 0, words);
-    });
-    more.hidden = files.length <= MAX_ROWS;
-    more.textContent = `…and ${plural(files.length - MAX_ROWS, "more file")} (included in the totals).`;
   };
 
-  const drawTotals = () => {
-    const files = uppy.getFiles();
-    const totalBytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
-    const sentBytes = files.reduce((sum, file) => sum + (file.progress.uploadComplete ? (file.size ?? 0) : file.progress.bytesUploaded || 0), 0);
-    const active = phase === "uploading" || phase === "failed-files" || phase === "submitting";
-    totalBox.classList.toggle("is-active", files.length > 0);
-    totalBox.setAttribute("aria-hidden", files.length > 0 ? "false" : "true");
-    if (!active) {
-      totalPercent.textContent = "Ready";
-      totalDetail.textContent = `${formatBytes(totalBytes)} to upload`;
-      setBar(totalBar, 0, "Not started");
-      return;
-    }
-    const fraction = totalBytes > 0 ? sentBytes / totalBytes : 1;
-    const now = Date.now();
-    const speed = phase === "uploading" ? rate.sample(sentBytes, now) : 0;
-    const left = rate.secondsLeft(totalBytes - sentBytes);
-    const stalled = phase === "uploading" && sentBytes < totalBytes ? rate.stalledFor(now) : 0;
-    const done = files.filter((file) => file.progress.uploadComplete).length;
-    totalPercent.textContent = `${Math.floor(fraction * 100)}%`;
-    const parts = [`${formatBytes(sentBytes)} of ${formatBytes(totalBytes)}`, `${done} of ${plural(files.length, "file")}`];
-    if (stalled > 0) {
-      const quiet = `nothing sent for ${formatDuration(stalled / 1000)}`;
-      parts.push(navigator.onLine ? `stalled: ${quiet}, still trying` : `offline: ${quiet}, waiting for the connection`);
-    } else {
-      if (phase === "uploading" && speed > 0) parts.push(formatSpeed(speed));
-      if (phase === "uploading" && left !== null && sentBytes < totalBytes) parts.push(`about ${formatDuration(left)} left`);
-    }
-    totalBox.classList.toggle("is-stalled", stalled > 0);
-    totalDetail.textContent = parts.join(" · ");
-    setBar(totalBar, fraction, `${Math.floor(fraction * 100)}% uploaded`);
-  };
+  const toSendCount = () => list.count("ready") + list.count("failed");
+
+  // ---- drawing ----------------------------------------------------------------------------
 
   const drawControls = () => {
-    const busy = phase === "preparing" || phase === "uploading" || phase === "submitting" || phase === "cancelling";
-    startButton.disabled = busy;
+    const busy = phase === "comparing" || phase === "preparing" || phase === "uploading" || phase === "submitting" || phase === "cancelling";
+    startButton.disabled = busy || (resumed !== null && list.size === 0);
+    const sendWords = !resumed ? "Upload and start" : list.size === 0 ? "Send the missing files" : toSendCount() > 0 ? `Send the ${plural(toSendCount(), "missing file")}` : "Submit the job";
     startButton.textContent = {
-      editing: "Upload and start",
+      editing: sendWords,
+      comparing: "Comparing…",
       preparing: "Preparing…",
       uploading: "Uploading…",
-      "failed-files": "Upload and start",
+      "failed-files": sendWords,
       submitting: "Submitting…",
       cancelling: "Cancelling…",
     }[phase];
     startButton.hidden = phase === "failed-files";
     retryButton.hidden = phase !== "failed-files";
     cancelButton.hidden = !(phase === "uploading" || phase === "failed-files");
-    email.readOnly = phase !== "editing";
+    email.readOnly = phase !== "editing" || resumed !== null;
     pickFiles.disabled = phase !== "editing";
     pickFolder.disabled = phase !== "editing";
     imagesChoice.setLocked(phase !== "editing");
     dropzone.classList.toggle("dropzone-locked", phase !== "editing");
+    clearButton.hidden = phase !== "editing";
+    removeOthersButton.hidden = phase !== "editing" || list.notPhotoCount() === 0;
+  };
+
+  const drawAll = () => {
+    const underway = phase !== "editing" && phase !== "comparing" && phase !== "preparing";
+    listView.draw(underway || resumed !== null ? "sending" : "editing");
+    imagesChoice.showEstimates(list.bytes);
+    totals.draw(underway || resumed !== null, phase === "uploading");
+    drawControls();
   };
 
   function redraw() {
     if (redrawTimer !== 0) return;
     redrawTimer = window.setTimeout(() => {
       redrawTimer = 0;
-      drawFiles();
-      drawTotals();
-      drawControls();
+      drawAll();
     }, REDRAW_MS);
   }
 
   const redrawNow = () => {
     window.clearTimeout(redrawTimer);
     redrawTimer = 0;
-    drawFiles();
-    drawTotals();
-    drawControls();
+    drawAll();
   };
-
-  uppy.on("upload-progress", redraw);
-  uppy.on("upload-success", redraw);
-  uppy.on("upload-error", (file, error) => {
-    if (file) errors.set(file.id, uploadErrorMessage(error));
-    redraw();
-  });
-  uppy.on("upload-retry", (file) => {
-    if (file) errors.delete(file.id);
-    redraw();
-  });
-
-  // ---- upload, retry, cancel, submit ----------------------------------------------------
 
   const setPhase = (next: Phase) => {
     phase = next;
     window.clearInterval(totalsTimer);
-    if (phase === "uploading") totalsTimer = window.setInterval(drawTotals, TOTALS_TICK_MS);
+    if (phase === "uploading") totalsTimer = window.setInterval(() => totals.draw(true, phase === "uploading"), TOTALS_TICK_MS);
     redrawNow();
   };
 
+  /** A pause begins or ends: the message says what is true now. */
+  function onConnectionChange() {
+    const paused = connection.pausedSince !== null;
+    if (phase === "uploading" && paused !== wasPaused) {
+      const stored = `${list.count("done").toLocaleString("en")} of ${plural(list.size - list.count("excluded"), "file")} are in storage`;
+      if (paused) say(`${PAUSED_WORDS}. ${stored}; none of them is sent again.`, "error");
+      else say(`Connection back: uploading again. ${stored}.`);
+      announce(paused ? PAUSED_WORDS : "Connection back: uploading again.");
+    }
+    wasPaused = paused;
+    redraw();
+  }
+
+  // ---- upload, retry, cancel, submit ----------------------------------------------------
+
+  const jobLink = (jobId: string) => `#/jobs/${jobId}`;
+  const remember = (jobId: string, listed: boolean) => {
+    if (storage) saveJob(storage, jobId, { email: email.value.trim(), files: list.size, bytes: list.bytes, listed });
+  };
+
+  /** Sends every ready file of `job` (adding `rest` to the job meanwhile), then submits when storage has them all. */
+  const send = async (rest: number[]) => {
+    const current = job;
+    if (!current) return;
+    rate.reset();
+    setPhase("uploading");
+    say(`Uploading ${plural(toSendCount(), "file")}. Keep this page open until it says the job is submitted; if it closes, open this page's address again and pick the same folder to finish.`);
+    announce("Upload started.");
+    const running = new UploadQueue({ list, files: current, transport, connection, onChange: redraw });
+    queue = running;
+    const listing = current.addRest(rest).then(() => {
+      if (!resumed) remember(current.jobId, true);
+    });
+    // A page the server refuses (limits) stops the sending: the job could not be submitted anyway.
+    listing.catch(() => running.cancel());
+    try {
+      await Promise.all([running.run(), listing]);
+    } catch (error) {
+      if (phase !== "uploading") return;
+      running.cancel();
+      list.resetStates();
+      setPhase("editing");
+      say(`The job's files could not all be added: ${(error as Error).message}`, "error");
+      return;
+    } finally {
+      if (queue === running) queue = null;
+    }
+    await afterUploads();
+  };
+
   const afterUploads = async () => {
-    const failed = uppy.getFiles().filter((file) => errors.has(file.id) || !file.progress.uploadComplete);
-    if (phase !== "uploading") return; // cancelled meanwhile
-    if (failed.length > 0) {
+    if (phase !== "uploading" || !job) return; // cancelled meanwhile
+    const failed = list.count("failed");
+    const inStorage = `storage holds the other ${plural(list.count("done"), "file")}`;
+    if (failed > 0) {
       setPhase("failed-files");
-      say(`${plural(failed.length, "file")} did not upload. Check your connection and press “Retry failed files”; the others are safe in storage.`, "error");
-      announce(`${plural(failed.length, "file")} did not upload.`);
+      say(`${plural(failed, "file")} did not upload (the list says why); ${inStorage}. “Retry failed files” sends just ${failed === 1 ? "that one" : "those"}.`, "error");
+      announce(`${plural(failed, "file")} did not upload.`);
       retryButton.focus();
+      return;
+    }
+    if (resumed && !resumed.complete) {
+      setPhase("editing");
+      say(`Sent what this pick could. The job still lacks files that are not in it (listed below): pick the folder that holds them, and the job is submitted once storage has every file.`, "error");
       return;
     }
     await submit();
   };
 
   const submit = async () => {
+    const jobId = job?.jobId ?? resumed?.jobId;
     if (!jobId) return;
     setPhase("submitting");
     say("All files uploaded. Submitting the job…");
     try {
       await api.submitJob(jobId);
-      const submitted = jobId;
       resetAfterSubmit();
-      openJob(submitted);
+      openJob(jobId);
     } catch (error) {
+      if (error instanceof ApiError && error.code === "uploads_incomplete") {
+        await missingAtSubmit(jobId, error);
+        return;
+      }
       setPhase("failed-files");
       retryButton.hidden = true;
       startButton.hidden = false;
@@ -377,86 +393,143 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     }
   };
 
+  /** Submit found files missing from storage: which ones, from the API's own listing, and a button that sends them. */
+  const missingAtSubmit = async (jobId: string, error: ApiError) => {
+    let missing: Set<string>;
+    try {
+      missing = await fetchMissing(api, jobId);
+    } catch {
+      missing = new Set(error.details.missing ?? []);
+    }
+    let again = 0;
+    for (let index = 0; index < list.size; index += 1) {
+      if (list.state(index) === "done" && missing.has(job?.serverName(index) ?? list.uploadName(index))) {
+        list.setState(index, "failed", "Storage does not hold this file after all.");
+        again += 1;
+      }
+    }
+    setPhase("failed-files");
+    say(
+      again > 0
+        ? `Storage lacks ${plural(missing.size, "file")} the job needs (listed below). “Retry failed files” sends ${again === 1 ? "it" : "them"} again.`
+        : `The job could not be submitted: ${error.message}`,
+      "error",
+    );
+    retryButton.focus();
+  };
+
   const resetAfterSubmit = () => {
-    uppy.clear();
-    errors.clear();
-    jobId = null;
+    list.clear();
+    job = null;
+    resumed = null;
     rate.reset();
+    report.replaceChildren();
+    report.hidden = true;
     phase = "editing";
     say("");
+    showNewJobWords();
     redrawNow();
   };
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (phase === "failed-files" && jobId && uppy.getFiles().every((file) => file.progress.uploadComplete)) {
-      void submit();
+    if (phase === "failed-files" && toSendCount() === 0) {
+      sending = submit();
       return;
     }
     if (phase !== "editing") return;
+    if (resumed) {
+      void startResumed();
+      return;
+    }
     emailTouched = true;
     if (!checkEmail(true)) {
       email.focus();
       return;
     }
-    const ids = uppy.getFiles().map((file) => file.id);
-    if (ids.length === 0) {
+    if (list.size === 0) {
       say("Add at least one photo, folder or zip first.", "error");
       dropzone.querySelector<HTMLElement>("label.button")?.focus();
       return;
     }
-    void start(ids);
+    void start();
   });
 
-  const start = async (ids: string[]) => {
+  const start = async () => {
     setPhase("preparing");
     say("Preparing the upload…");
     try {
-      const job = await api.createJob(email.value.trim(), filesToSend(uppy, ids), { images: imagesChoice.value() });
-      jobId = job.jobId;
-      rate.reset();
-      errors.clear();
-      setPhase("uploading");
-      say(`Uploading ${plural(ids.length, "file")}. Keep this page open until it says the job is submitted.`);
-      announce("Upload started.");
-      await uploader.start(job, ids);
-      await afterUploads();
+      const created = await JobFiles.create(api, list, connection, {
+        email: email.value.trim(),
+        indices: Array.from({ length: list.size }, (_, index) => index),
+        options: { images: imagesChoice.value() },
+      });
+      job = created.job;
+      remember(job.jobId, created.rest.length === 0);
+      // The job's link, from the moment it exists: a reload comes back to it.
+      window.history.replaceState(null, "", jobLink(job.jobId));
+      sending = send(created.rest);
+      await sending;
     } catch (error) {
       if (phase === "cancelling" || phase === "editing") return; // cancelled meanwhile: cancel has the last word
       setPhase("editing");
-      const text = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+      const text = error instanceof Error ? error.message : String(error);
       if (error instanceof ApiError && /email/i.test(`${error.code} ${error.message}`)) {
         emailError.textContent = text;
         email.setAttribute("aria-invalid", "true");
         email.focus();
         say("");
       } else {
-        say(text, "error");
+        say(isConnectionError(error) ? `${text} Nothing was sent yet; press “Upload and start” again.` : text, "error");
         startButton.focus();
       }
     }
   };
 
+  const startResumed = async () => {
+    const open = resumed;
+    if (!open) return;
+    if (toSendCount() === 0 && open.complete) {
+      await submit();
+      return;
+    }
+    const inJob: number[] = [];
+    for (let index = 0; index < list.size; index += 1) if (!open.extras.includes(index) || !open.addExtras) inJob.push(index);
+    job = JobFiles.existing(api, list, connection, open.jobId, inJob);
+    sending = send(open.addExtras ? open.extras : []);
+    await sending;
+  };
+
   retryButton.addEventListener("click", () => {
-    // retryAll emits no per-file retry event; every failed file starts clean.
-    errors.clear();
-    setPhase("uploading");
+    for (const index of list.indicesIn("failed")) list.setState(index, "ready");
     say("Retrying the files that failed…");
-    uploader.retry().then(afterUploads, (error: unknown) => say(uploadErrorMessage(error), "error"));
+    sending = send([]);
   });
 
-  // Cancel stops every transfer and forgets the job; the files stay listed, and "Upload and
-  // start" sends them all again as a new job (the cancelled one is left to expire).
+  // Cancel stops every transfer. A new job is forgotten: the files stay listed, and "Upload and
+  // start" sends them all again as a new job (the cancelled one is left to expire). A job opened
+  // again keeps its link: the next press sends what storage still lacks.
   cancelButton.addEventListener("click", () => {
     if (phase !== "uploading" && phase !== "failed-files") return;
     setPhase("cancelling");
     say("Cancelling the upload…");
-    void uploader.cancel().then(() => {
-      errors.clear();
-      jobId = null;
+    queue?.cancel();
+    job?.stop();
+    // Whatever was in flight has settled once the sending has returned.
+    void sending.catch(() => undefined).then(async () => {
+      job = null;
       rate.reset();
-      setPhase("editing");
-      say("Upload cancelled: nothing more is being sent. Your files are still listed; “Upload and start” sends them all again as a new job.");
+      connection.reset();
+      if (resumed) {
+        setPhase("editing");
+        say("Upload stopped: nothing more is being sent. The job keeps its link; the button below sends what storage still lacks.");
+        await compareWithJob();
+      } else {
+        list.resetStates();
+        window.history.replaceState(null, "", "#/");
+        setPhase("editing");
+        say("Upload cancelled: nothing more is being sent. Your files are still listed; “Upload and start” sends them all again as a new job.");
+      }
       announce("Upload cancelled.");
       startButton.focus();
     });
@@ -466,13 +539,57 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     if (phase === "uploading" || phase === "preparing" || phase === "submitting") event.preventDefault();
   });
 
+  const showNewJobWords = () => {
+    title.textContent = "Find the animals in your camera-trap photos";
+    resumeBox.hidden = true;
+    email.readOnly = false;
+    email.placeholder = "";
+  };
+
   redrawNow();
 
+  /** The job this tab is sending (or submitting, or holding failed files of); none while files are edited. */
+  const activeJob = () => (phase === "editing" || phase === "comparing" ? null : (job?.jobId ?? resumed?.jobId ?? null));
+
   return {
+    activeJob,
     show() {
       byId("upload-view").hidden = false;
       byId("job-view").hidden = true;
       document.title = "Trapline — find the animals in your camera-trap photos";
+      const active = activeJob();
+      // The address bar keeps the link of the job this tab is sending.
+      if (active) window.history.replaceState(null, "", jobLink(active));
+      else if (resumed) {
+        resumed = null;
+        list.clear();
+        report.replaceChildren();
+        report.hidden = true;
+        showNewJobWords();
+        say("");
+        redrawNow();
+      }
+    },
+    resume(jobId, view) {
+      byId("upload-view").hidden = false;
+      byId("job-view").hidden = true;
+      if (activeJob() === jobId) return;
+      const saved = storage ? savedJob(storage, jobId) : null;
+      resumed = { jobId, job: view, saved, extras: [], addExtras: false, complete: true };
+      job = null;
+      list.clear();
+      report.replaceChildren();
+      report.hidden = true;
+      title.textContent = "Finish uploading your job";
+      document.title = "Finish uploading — Trapline";
+      resumeBox.hidden = false;
+      const holds = view.fileCount !== null ? ` It holds ${plural(view.fileCount, "file")} (${formatBytes(view.totalBytes ?? 0)}).` : "";
+      resumeText.textContent = `Job ${jobId} is waiting for its files: its upload stopped before storage had them all.${holds} Pick the same folder (or files) again: only the files storage does not have are sent, and the job keeps this link.`;
+      email.value = saved?.email ?? "";
+      email.placeholder = saved ? "" : "not known to this browser";
+      emailError.textContent = "";
+      setPhase("editing");
+      say("");
     },
   };
 }

@@ -1,103 +1,84 @@
-// Uppy set up for Trapline: @uppy/core holds the files, their progress and errors; the
-// PlanUploader plugin sends them where the API's plan says.
+// Uppy set up for Trapline, holding only the files being sent right now: the upload queue
+// (uploadQueue.ts) hands it one file at a time with its plan and hears back once the file is in
+// storage or has failed. While a file is sent Uppy keeps its progress; the PlanUploader plugin
+// sends it where the plan says. Uppy copies its whole file table on every progress event and
+// adding n files at once costs it n² steps (in Chromium 20,000 files took over three minutes to
+// add, and each progress event 17 ms), so it never holds more than the files in flight.
 import Uppy from "@uppy/core";
+import type { UploadPlan } from "../../functions/wire.ts";
 import type { Api } from "./api.ts";
-import { singleFolder, uploadPath } from "./pickedNames.ts";
 import { PlanUploader } from "./planUploader.ts";
-import type { CreatedJob, FileToSend, UploadPlan } from "./types.ts";
 
-/** `relativePath`: the file's path in the list, its folder's name first (pickedNames.ts); a loose file's own name. */
 export type FileMeta = { name: string; type: string; relativePath?: string | null };
 export type FileBody = Record<string, never>;
-export type TrapUppy = Uppy<FileMeta, FileBody>;
+type TrapUppy = Uppy<FileMeta, FileBody>;
 
-export interface Uploader {
-  uppy: TrapUppy;
-  /** Ties the API's plan to the files (in the order they were sent) and uploads them. */
-  start(job: CreatedJob, fileIds: string[]): Promise<void>;
-  /** Sends the files that failed again, to the same job. */
-  retry(): Promise<void>;
-  /**
-   * Stops every transfer and waits until nothing of the run can report any more; the files stay
-   * listed with their progress and errors cleared, ready to go again as a new job.
-   */
-  cancel(): Promise<void>;
+export class CancelledError extends Error {
+  override name = "CancelledError";
+  constructor() {
+    super("The upload was cancelled.");
+  }
 }
 
-/** A file's path in the list: its folder's name first, or its own name. */
-export function listedPath(file: { name?: string; meta: { relativePath?: string | null } }): string {
-  const relative = file.meta.relativePath?.replace(/^\/+/, "");
-  return relative && relative.length > 0 ? relative : (file.name ?? "unnamed");
+export interface Transport {
+  /** Sends one file per its plan; resolves once storage holds it, rejects with what went wrong. */
+  send(file: File, name: string, plan: UploadPlan, onProgress: (sent: number) => void): Promise<void>;
+  /** Aborts every transfer; each send() in progress rejects with a CancelledError. */
+  cancel(): void;
 }
 
-/** The name each file is shown with and uploaded under (pickedNames.ts: one folder → paths inside it). */
-export function uploadNames(uppy: TrapUppy): Map<string, string> {
-  const files = uppy.getFiles();
-  const folder = singleFolder(files.map(listedPath));
-  return new Map(files.map((file) => [file.id, uploadPath(listedPath(file), folder)]));
-}
-
-export function filesToSend(uppy: TrapUppy, fileIds: string[]): FileToSend[] {
-  const names = uploadNames(uppy);
-  return fileIds.map((id) => {
-    const file = uppy.getFile(id);
-    return { name: names.get(id) ?? listedPath(file), size: file.size ?? 0, ...(file.type ? { type: file.type } : {}) };
-  });
-}
-
-export function createUploader(api: Api): Uploader {
-  const plan = { jobId: "", byFileId: new Map<string, UploadPlan>() };
+export function createTransport(api: Api, jobId: () => string): Transport {
   const uppy: TrapUppy = new Uppy<FileMeta, FileBody>({ autoProceed: false, allowMultipleUploadBatches: true });
-  uppy.use(PlanUploader<FileMeta, FileBody>, { api, plan: () => plan });
-  const plugin = uppy.getPlugin<PlanUploader<FileMeta, FileBody>>("PlanUploader")!;
-  /** The upload or retry in progress, settled or not; cancel() waits for it. */
-  let running: Promise<unknown> = Promise.resolve();
-  const track = <T>(work: Promise<T>): Promise<T> => {
-    running = work.catch(() => undefined);
-    return work;
-  };
+  const plans = new Map<string, UploadPlan>();
+  const waiting = new Map<string, { settle: (error: Error | null) => void; onProgress: (sent: number) => void }>();
+  uppy.use(PlanUploader<FileMeta, FileBody>, { api, jobId, planOf: (id) => plans.get(id) });
+
+  uppy.on("upload-progress", (file, progress) => {
+    if (file) waiting.get(file.id)?.onProgress(progress.bytesUploaded || 0);
+  });
+  uppy.on("upload-success", (file) => {
+    if (file) waiting.get(file.id)?.settle(null);
+  });
+  uppy.on("upload-error", (file, error) => {
+    if (file) waiting.get(file.id)?.settle(error ?? new Error("Upload failed for an unknown reason."));
+  });
+
   return {
-    uppy,
-    async start(job, fileIds) {
-      plan.jobId = job.jobId;
-      plan.byFileId.clear();
-      const names = uploadNames(uppy);
-      const byName = new Map(job.uploads.map((entry) => [entry.name, entry]));
-      fileIds.forEach((id, index) => {
-        // The API answers in the order it was asked; names may come back made safe.
-        const name = names.get(id) ?? listedPath(uppy.getFile(id));
-        const entry = job.uploads.length === fileIds.length ? job.uploads[index] : byName.get(name);
-        if (!entry) throw new Error(`The server did not plan an upload for “${name}”.`);
-        plan.byFileId.set(id, entry);
+    send(file, name, plan, onProgress) {
+      const id = uppy.addFile({ name: file.name, type: file.type, data: file, meta: { name: file.name, type: file.type, relativePath: name }, source: "local", isRemote: false });
+      plans.set(id, plan);
+      const settled = new Promise<void>((resolve, reject) => {
+        waiting.set(id, { settle: (error) => (error === null ? resolve() : reject(error)), onProgress });
+      }).finally(() => {
+        waiting.delete(id);
+        plans.delete(id);
+        if (uppy.getFile(id)) uppy.removeFile(id);
       });
-      await track(uppy.upload());
+      // Starts this file (upload() takes the files added and not yet started: just this one).
+      uppy.upload().catch((error: unknown) => waiting.get(id)?.settle(error instanceof Error ? error : new Error(String(error))));
+      return settled;
     },
-    async retry() {
-      await track(uppy.retryAll());
-    },
-    async cancel() {
-      plugin.cancel();
-      await running;
-      uppy.resetProgress();
-      for (const file of uppy.getFiles()) if (file.error) uppy.setFileState(file.id, { error: null });
-      plan.jobId = "";
-      plan.byFileId.clear();
+    cancel() {
+      uppy.cancelAll();
+      for (const { settle } of [...waiting.values()]) settle(new CancelledError());
     },
   };
+}
+
+/** The request failed for want of a connection (not refused): the queue pauses and tries again. */
+export function isConnectionError(error: unknown): boolean {
+  const err = error as { name?: string; status?: number } | null;
+  return (err?.name === "StorageError" || err?.name === "ApiError") && err.status === 0;
 }
 
 /** What went wrong with one file, in words a person can act on. */
 export function uploadErrorMessage(error: unknown): string {
-  const err = error as { status?: number; name?: string; message?: string; isNetworkError?: boolean; request?: XMLHttpRequest } | null;
+  const err = error as { status?: number; name?: string; message?: string } | null;
   if (err?.name === "ApiError" && err.message) return err.message;
-  const status = err?.status ?? err?.request?.status;
-  if (err?.name === "StorageError" && err.message === "stalled")
-    return "Nothing could be sent for a minute: the connection seems dead. Check your internet connection, then retry.";
-  if (err?.isNetworkError || status === 0)
-    return "The connection dropped while sending this file, even after several tries. Check your internet connection, then retry.";
-  if (status === 403) return "Storage refused this file; its upload link may have expired. Retry; if it fails again, start a new upload.";
+  const status = err?.status;
+  if (status === 403) return "Storage refused this file's upload link, also after a fresh one was signed. Retry; if it fails again, start a new upload.";
   if (status === 413 || err?.message === "EntityTooLarge") return "Storage refused this file as too large.";
   if (status !== undefined && status >= 500) return `Storage had a problem (HTTP ${status}) after several tries. Retry in a minute.`;
-  if (status !== undefined) return `Storage refused this file (HTTP ${status}${err?.message ? `, ${err.message}` : ""}). Retry, or remove it and start again.`;
+  if (status !== undefined && status > 0) return `Storage refused this file (HTTP ${status}${err?.message ? `, ${err.message}` : ""}). Retry, or remove it and start again.`;
   return err?.message ? `Upload failed: ${err.message}` : "Upload failed for an unknown reason. Retry.";
 }
