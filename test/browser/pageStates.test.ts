@@ -132,7 +132,8 @@ test("npm start: non-photos are flagged when picked and counted apart when done;
     await page.goto(url);
     await page.getByLabel("Your email").fill(EMAIL);
     await page.locator("#pick-files").setInputFiles([join(work, "docs", "report.pdf"), join(work, "docs", "notes.txt")]);
-    await page.locator("#upload-message", { hasText: "None of them are photos (report.pdf, notes.txt)" }).waitFor();
+    // Picks are listed in path order (PickedList).
+    await page.locator("#upload-message", { hasText: "None of them are photos (notes.txt, report.pdf)" }).waitFor();
     await page.getByRole("button", { name: "Upload and start" }).click();
     await jobIdOf(page);
     await page.locator("#status-headline", { hasText: "No photos could be read" }).waitFor({ timeout: 45_000 });
