@@ -23,6 +23,7 @@
 //
 // Every key a script touches carries the job's {hash tag}, so scripts run on cluster-mode Redis.
 import { Redis, Cluster } from "ioredis";
+import { storeCall } from "./storeCall.ts";
 import type { RedisOptions } from "ioredis";
 import type { Config } from "./config.ts";
 import { ALLOWED_TRANSITIONS, JOB_STATUSES } from "./jobs.ts";
@@ -31,10 +32,7 @@ import { redisKeys } from "./keys.ts";
 
 export type RedisClient = Redis | Cluster;
 
-/** Redis could not be reached (down, restarting, network): the API answers 503, the worker waits. */
-export class StoreUnavailableError extends Error {
-  override name = "StoreUnavailableError";
-}
+export { StoreUnavailableError } from "./storeCall.ts";
 
 /** How many recent jobs' rates feed the typical rate. */
 const RECENT_RATES_KEPT = 20;
@@ -379,16 +377,8 @@ export class JobStore {
   }
 
   /** Runs Redis commands, turning connection failures into StoreUnavailableError. */
-  async #run<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      // A ReplyError is Redis answering "no" (a bug or bad data), not Redis being away.
-      if (error instanceof Error && error.name !== "ReplyError") {
-        throw new StoreUnavailableError(`The job database (Redis) is unavailable: ${error.message}`, { cause: error });
-      }
-      throw error;
-    }
+  #run<T>(work: () => Promise<T>): Promise<T> {
+    return storeCall(work);
   }
 }
 

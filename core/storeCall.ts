@@ -1,7 +1,11 @@
-// Redis calls outside JobStore (core/filePlan.ts, core/uploadIdle.ts) fail the way JobStore's
-// do: a connection problem becomes StoreUnavailableError (the API answers 503, the worker waits),
+// Every Redis call (JobStore, core/filePlan.ts, core/uploadIdle.ts) fails the same way: a
+// connection problem becomes StoreUnavailableError (the API answers 503, the worker waits),
 // while a ReplyError (Redis answering "no": a bug or bad data) passes through as it is.
-import { StoreUnavailableError } from "./jobStore.ts";
+
+/** Redis could not be reached (down, restarting, network): the API answers 503, the worker waits. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
 
 export async function storeCall<T>(work: () => Promise<T>): Promise<T> {
   try {
