@@ -18,6 +18,7 @@ import {
 } from "../pipeline/index.ts";
 import { createProgressReporter } from "./progressReporter.ts";
 import { uploadCommand, type UploadOptions } from "./upload.ts";
+import { DEFAULT_IMAGES, IMAGES_CHOICES, type ImagesChoice } from "../../core/jobs.ts";
 
 function probability(value: string): number {
   const number = Number(value);
@@ -53,6 +54,14 @@ function location(value: string): { latitude: number; longitude: number } {
   return { latitude: latitude!, longitude: longitude! };
 }
 
+/** --images, for both commands: which photos come back (the default is core/jobs.ts's, for the CLI and the service alike). */
+function imagesOption(): Option {
+  return new Option(
+    "--images <which>",
+    `photos in the results zip: "detections" (boxed copies of those with a detection), "all" (every photo), "none" (reports only) (default: ${DEFAULT_IMAGES})`,
+  ).choices(IMAGES_CHOICES);
+}
+
 interface ProcessOptions {
   out: string;
   model?: string;
@@ -62,6 +71,7 @@ interface ProcessOptions {
   provider: ExecutionProvider;
   progress: boolean;
   sorted: boolean;
+  images: ImagesChoice;
   eventGap: number;
   utcOffset?: string;
   location?: { latitude: number; longitude: number };
@@ -94,6 +104,7 @@ async function processCommand(paths: string[], options: ProcessOptions): Promise
         total: plan.items.length,
         onProgress: (p) => reporter?.update(p),
         sortedView: options.sorted,
+        images: options.images,
         eventGapSeconds: options.eventGap,
         pathRoot: plan.root,
         camtrapDp: { ...(options.utcOffset ? { utcOffset: options.utcOffset } : {}), ...(options.location ? { location: options.location } : {}) },
@@ -142,7 +153,8 @@ export function buildProgram(): Command {
     .option("--output-threshold <p>", "keep detections above this confidence in detections.json", probability, DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD)
     .option("-b, --batch <n>", "images per inference call, when the model allows batches", positiveInteger, 4)
     .addOption(new Option("-p, --provider <name>", "where inference runs").choices(["auto", "cpu", "cuda"]).default("auto"))
-    .option("--sorted", "also place every image under sorted/<category>/ (animal, person, vehicle, empty, or combinations)", false)
+    .addOption(imagesOption().default(DEFAULT_IMAGES))
+    .option("--sorted", "also place every image the zip carries under sorted/<category>/ (animal, person, vehicle, empty, or combinations)", false)
     .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds, DEFAULT_EVENT_GAP_SECONDS)
     .option("--utc-offset <+HH:MM>", `the cameras' clock offset from UTC, for the Camtrap DP timestamps (default: ${DEFAULT_UTC_OFFSET})`, utcOffset)
     .option("--location <lat,lon>", "coordinates for Camtrap DP deployments whose photos carry no GPS", location)
@@ -159,6 +171,7 @@ export function buildProgram(): Command {
     .option("-o, --out <file>", "where --wait writes the results zip (default: trapline-<job id>.zip)")
     .option("--parallel <n>", "transfers at once", positiveInteger, 16)
     .option("-t, --threshold <p>", "draw and count boxes at or above this confidence (default: the service's)", probability)
+    .addOption(imagesOption())
     .option("--sorted", "also place every image under sorted/<category>/ in the results", false)
     .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds)
     .option("--no-progress", "no progress bar")

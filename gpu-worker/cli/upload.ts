@@ -17,6 +17,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { emailProblem } from "../../core/email.ts";
+import type { ImagesChoice } from "../../core/jobs.ts";
 import { MAX_BODY_BYTES, MAX_PAGE_FILES } from "../../functions/wire.ts";
 import type { FileToUpload, JobOptions, JobView, UploadPlans } from "../../functions/wire.ts";
 import { ApiCallError, TraplineApi } from "./apiClient.ts";
@@ -37,6 +38,7 @@ export interface UploadOptions {
   progress: boolean;
   threshold?: number;
   sorted?: boolean;
+  images?: ImagesChoice;
   eventGap?: number;
 }
 
@@ -118,6 +120,7 @@ function jobOptions(options: UploadOptions): JobOptions {
   return {
     ...(options.threshold !== undefined ? { renderThreshold: options.threshold } : {}),
     ...(options.sorted ? { sortedView: true } : {}),
+    ...(options.images ? { images: options.images } : {}),
     ...(options.eventGap !== undefined ? { eventGapSeconds: options.eventGap } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { RunInfo } from "../types.ts";
 import { mdTimestamp } from "./detectionsJson.ts";
 import { categoryIds } from "../categories.ts";
 import type { ResultTotals } from "./resultTotals.ts";
+import type { ImagesChoice } from "../../../core/jobs.ts";
 import { CAMTRAP_DP_FOLDER, DETECTIONS_JSON, RESULTS_README, RESULTS_WORKBOOK, SORTED_FOLDER, type PathRoot } from "../zipLayout.ts";
 
 /** Lines are wrapped to this width. */
@@ -23,6 +24,8 @@ export interface ReadmeExtras {
   /** What the photos' paths start from, when the caller knows (InputPlan.root). */
   pathRoot?: PathRoot;
   sortedView?: boolean;
+  /** Which photos the zip carries (default: every photo, as a run without the option wrote). */
+  images?: ImagesChoice;
   camtrapDp?: PackageSummary & { folder: string; utcOffset?: string };
 }
 
@@ -48,13 +51,7 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
     [
       "WHAT IS IN THIS ZIP",
       [
-        {
-          term: "your folders",
-          text:
-            "Every photo, at its path (see PATHS below). Photos with a detection at or above the " +
-            "render threshold have boxes and labels drawn on them; all others are the very files you " +
-            "uploaded, byte for byte.",
-        },
+        ...photosBlock(extras.images ?? "all"),
         { term: RESULTS_WORKBOOK, text: "A spreadsheet with one row per photo and one per detection (below)." },
         {
           term: DETECTIONS_JSON,
@@ -228,6 +225,41 @@ function topFolder(root: PathRoot | undefined): string {
     default:
       return "the folder described under PATHS above";
   }
+}
+
+/** What the zip says about the photos, by the job's images choice (core/jobs.ts). */
+function photosBlock(images: ImagesChoice): Block[] {
+  if (images === "none") {
+    return [
+      {
+        term: "no photos",
+        text:
+          "This zip holds the reports only, as was chosen when the job was started: your photos are where " +
+          "you keep them, and the paths below point to them.",
+      },
+    ];
+  }
+  if (images === "detections") {
+    return [
+      {
+        term: "your folders",
+        text:
+          "A copy of each photo with a detection at or above the render threshold, with boxes and labels drawn " +
+          "on it, at its path (see PATHS below). Photos without such a detection are left out, as was chosen " +
+          "when the job was started (you have the originals, and sending them back would double the download); " +
+          "every photo still has its row in the reports.",
+      },
+    ];
+  }
+  return [
+    {
+      term: "your folders",
+      text:
+        "Every photo, at its path (see PATHS below). Photos with a detection at or above the " +
+        "render threshold have boxes and labels drawn on them; all others are the very files you " +
+        "uploaded, byte for byte.",
+    },
+  ];
 }
 
 function zipExtras(extras: ReadmeExtras): Block[] {

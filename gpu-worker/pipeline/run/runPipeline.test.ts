@@ -70,6 +70,7 @@ before(async () => {
   summary = await runPipeline(collectInputs([join(dir, "cam1"), join(dir, "card.zip")]), out, {
     detector,
     detectorName: "tiny.onnx",
+    images: "all",
     total: 5,
     onProgress: (p) => progress.push(p),
   });
@@ -111,7 +112,7 @@ test("camtrap-dp/ in the zip is a valid Camtrap DP package", async () => {
 test("the sorted view adds a copy of each processed image under sorted/<category>/", async () => {
   const out = createWriteStream(join(dir, "sorted.zip"));
   // One folder given: its photos' paths are relative to it.
-  await runPipeline(collectInputs([join(dir, "cam1")]), out, { detector, detectorName: "tiny.onnx", sortedView: true, eventGapSeconds: 5 });
+  await runPipeline(collectInputs([join(dir, "cam1")]), out, { detector, detectorName: "tiny.onnx", images: "all", sortedView: true, eventGapSeconds: 5 });
   await finished(out);
   const sorted = await readZip(join(dir, "sorted.zip"));
   assert.deepEqual([...sorted.keys()].filter((name) => name.startsWith("sorted/")).sort(), ["sorted/animal/IMG_0001.JPG", "sorted/empty/IMG_0002.JPG"]);
@@ -207,7 +208,7 @@ test("photos named like the zip's own files, or like each other, all reach the z
   const paths = ["README.txt", "README (2).txt", "sorted/x.jpg", "sorted (2)/x.jpg", "a/IMG.JPG", "a/img.jpg", "a/IMG.JPG"];
   const items: InputItem[] = paths.map((path) => ({ kind: "image", source: { path, size: jpeg.length, read: () => Promise.resolve(jpeg) } }));
   const out = createWriteStream(join(dir, "clashes.zip"));
-  await runPipeline(items, out, { detector, detectorName: "tiny.onnx", sortedView: true });
+  await runPipeline(items, out, { detector, detectorName: "tiny.onnx", images: "all", sortedView: true });
   await finished(out);
   const clashes = await readZip(join(dir, "clashes.zip"));
   const photos = ["README (2).txt", "README (2) (2).txt", "sorted (2)/x.jpg", "sorted (2)/x (2).jpg", "a/IMG.JPG", "a/img (2).jpg", "a/IMG (3).JPG"];
@@ -218,4 +219,25 @@ test("photos named like the zip's own files, or like each other, all reach the z
   // Whatever the pipeline writes besides the photos sits under a name the layout reserves.
   const own = [...clashes.keys()].filter((name) => !photos.includes(name) && !name.startsWith("sorted/"));
   for (const name of own) assert.ok(ZIP_OWN_NAMES.includes(name.split("/")[0]!), `${name} is not in ZIP_OWN_NAMES`);
+});
+
+test("by default the zip carries boxed copies of the photos with a detection only; with images none, the reports only", async () => {
+  const entriesWith = async (images?: "none") => {
+    const file = join(dir, `images-${images ?? "default"}.zip`);
+    const out = createWriteStream(file);
+    const run = await runPipeline(collectInputs([join(dir, "cam1")]), out, { detector, detectorName: "tiny.onnx", ...(images ? { images } : {}) });
+    await finished(out);
+    return { run, zip: await readZip(file) };
+  };
+  const reports = ["README.txt", "camtrap-dp/datapackage.json", "camtrap-dp/deployments.csv", "camtrap-dp/media.csv", "camtrap-dp/observations.csv", "detections.json", "results.xlsx"];
+  const byDefault = await entriesWith();
+  // Only IMG_0001 has the target the tiny model finds; the blank and the broken photo stay home.
+  assert.deepEqual([...byDefault.zip.keys()].sort(), ["IMG_0001.JPG", ...reports].sort());
+  // One folder given: paths start inside it.
+  assert.notDeepEqual(byDefault.zip.get("IMG_0001.JPG"), inputs.get("cam1/IMG_0001.JPG"), "the copy has its boxes drawn");
+  assert.equal(byDefault.run.totals.images, 3, "every photo still has its row");
+  assert.match(byDefault.zip.get("README.txt")!.toString("utf8"), /Photos without such a detection are left out/);
+  const none = await entriesWith("none");
+  assert.deepEqual([...none.zip.keys()].sort(), reports);
+  assert.match(none.zip.get("README.txt")!.toString("utf8"), /reports only/);
 });

@@ -1,0 +1,189 @@
+// The image half of the pipeline: input items in, one result per image out, with the image's
+// bytes when the package carries it. Three stages overlap: decoding the next batch, inference on
+// this one (worker thread), and finishing the previous one (boxes drawn, handed to the sink).
+// What happens to a result (a zip and a spool for the CLI, a shard's objects in S3 for the
+// worker) is the sink's business, so the CLI and every shard of a job share this loop.
+import sharp from "sharp";
+import type { ImagesChoice } from "../../../core/jobs.ts";
+import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
+import type { Detector } from "../detector/detector.ts";
+import { preprocessForDetector, type PreprocessedImage } from "../detector/preprocess.ts";
+import { readImageMetadata } from "../metadata/exif.ts";
+import { renderDetections } from "../outputs/render.ts";
+import { chunk, prefetch } from "./prefetch.ts";
+import type { ImageMetadata, ImageResult, InputItem } from "../types.ts";
+import { ZipPaths } from "../zipLayout.ts";
+
+export interface ProcessOptions {
+  detector: Detector;
+  /** Everything above goes into detections.json (MD default 0.005). */
+  outputThreshold?: number;
+  /** Boxes at or above are drawn and counted (model's typical threshold; MD v5: 0.2). */
+  renderThreshold?: number;
+  /** Which photos go back with the results (core/jobs.ts DEFAULT_IMAGES when absent). */
+  images: ImagesChoice;
+  /** Total number of items, when known up front, for progress and ETA. */
+  total?: number;
+  onProgress?: (progress: PipelineProgress) => void;
+  onResult?: (result: ImageResult) => void;
+}
+
+export interface PipelineProgress {
+  processed: number;
+  total?: number;
+  failed: number;
+  /** Images with at least one box at or above the render threshold. */
+  withDetections: number;
+  /** Stage the job is in: images first, then the reports. */
+  stage: "images" | "reports";
+}
+
+export type StageName = "decode" | "metadata" | "inference" | "render" | "zip" | "reports";
+export type StageTimes = Record<StageName, number>;
+
+/** Where each finished image goes. `bytes` is set when the package carries this photo. */
+export interface ImageSink {
+  add(result: ImageResult, bytes?: Buffer): Promise<void>;
+}
+
+export function emptyStageTimes(): StageTimes {
+  return { decode: 0, metadata: 0, inference: 0, render: 0, zip: 0, reports: 0 };
+}
+
+/** Runs `work`, adding its wall time to `stage` (stages overlap, so they add up to more than the run). */
+export async function timed<T>(stageMs: StageTimes, stage: StageName, work: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await work();
+  } finally {
+    stageMs[stage] += performance.now() - start;
+  }
+}
+
+/** An item read and decoded, waiting for inference. */
+interface PreparedItem {
+  path: string;
+  rejected?: boolean;
+  bytes?: Buffer;
+  fileSize: number;
+  metadata: ImageMetadata;
+  image?: PreprocessedImage;
+  error?: string;
+}
+
+// Every image is decoded once or twice and never again: libvips' operation cache would only
+// keep the last hundred images' buffers alive (hundreds of MB on 12-MP frames).
+sharp.cache(false);
+
+/** The model's category ids ("1", "2", …) → names, as detections.json and the reports write them. */
+export function categoriesOf(detector: Detector): Record<string, string> {
+  return Object.fromEntries(detector.info.classNames.map((name, i) => [String(i + 1), name]));
+}
+
+/**
+ * Every input through decode, metadata, inference and drawing, into `sink` in input order
+ * (within a batch). Memory holds about two batches of images, whatever the number of inputs.
+ */
+export async function processImages(
+  inputs: AsyncIterable<InputItem> | Iterable<InputItem>,
+  sink: ImageSink,
+  options: ProcessOptions,
+  stageMs: StageTimes = emptyStageTimes(),
+): Promise<StageTimes> {
+  const { detector } = options;
+  const outputThreshold = options.outputThreshold ?? DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD;
+  const renderThreshold = options.renderThreshold ?? DEFAULT_RENDER_THRESHOLD;
+  const categories = categoriesOf(detector);
+  const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
+
+  // Inputs from collectInputs already hold their zip paths (claiming them again changes
+  // nothing); other callers' paths are made unique and kept clear of the zip's own names here.
+  // Rejected inputs are rows, not zip entries: they keep the path the user knows them by.
+  const zipPaths = new ZipPaths();
+  const prepare = async (item: InputItem): Promise<PreparedItem> => {
+    if (item.kind === "rejected") return { path: item.path, rejected: true, fileSize: 0, metadata: {}, error: item.reason };
+    const { source } = item;
+    const path = zipPaths.claim(source.path);
+    let bytes: Buffer;
+    try {
+      bytes = await source.read();
+    } catch (error) {
+      return { path, fileSize: source.size, metadata: {}, error: `could not read the file (${messageOf(error)})` };
+    }
+    const [metadata, decoded] = await Promise.all([
+      timed(stageMs, "metadata", () => readImageMetadata(bytes)),
+      timed(stageMs, "decode", () =>
+        preprocessForDetector(bytes, detector.info.spec).then(
+          (image) => ({ image }),
+          (error: unknown) => ({ error: messageOf(error) }),
+        ),
+      ),
+    ]);
+    return { path, bytes, fileSize: bytes.length, metadata, ...decoded };
+  };
+
+  const finish = async (item: PreparedItem, detections: ImageResult["detections"]): Promise<void> => {
+    const result: ImageResult = {
+      path: item.path,
+      status: item.image ? "ok" : "failed",
+      ...(item.rejected ? { rejected: true } : {}),
+      ...(item.error ? { error: item.error } : {}),
+      warnings: item.image?.warnings ?? [],
+      detections,
+      metadata: item.metadata,
+      fileSize: item.fileSize,
+      ...(item.image ? { format: item.image.format } : {}),
+    };
+    const detected = detections.some((d) => d.conf >= renderThreshold);
+    let bytes: Buffer | undefined;
+    if (item.bytes && (options.images === "all" || (options.images === "detections" && detected))) {
+      // Boxed when something passed the render threshold, else byte-identical (with "all", a
+      // broken file too: nothing the user sent is lost).
+      const rendered =
+        item.image && detected
+          ? await timed(stageMs, "render", () =>
+              renderDetections(item.bytes!, detections, { threshold: renderThreshold, categories }).catch((error: unknown) => {
+                result.warnings.push(`boxes could not be drawn (${messageOf(error)}); the original is in the zip`);
+                return null;
+              }),
+            )
+          : null;
+      bytes = rendered ?? item.bytes;
+    }
+    await timed(stageMs, "zip", () => sink.add(result, bytes));
+    progress.processed++;
+    if (result.status === "failed") progress.failed++;
+    if (detected) progress.withDetections++;
+    options.onResult?.(result);
+    options.onProgress?.({ ...progress });
+  };
+
+  let finishing: Promise<void> = Promise.resolve();
+  try {
+    const batchSize = detector.maxBatch;
+    const prepared = prefetch(inputs, batchSize * 2, prepare);
+    for await (const batch of chunk(prepared, batchSize)) {
+      const decoded = batch.filter((item) => item.image);
+      const detecting = timed(stageMs, "inference", () => detector.detect(decoded.map((item) => item.image!), outputThreshold));
+      // Finish the previous batch while this one is on the inference thread.
+      await finishing;
+      finishing = detecting.then(async (detections) => {
+        const byItem = new Map(decoded.map((item, i) => [item, detections[i]!]));
+        for (const item of batch) {
+          const found = byItem.get(item) ?? [];
+          item.image = item.image && { ...item.image, pixels: Buffer.alloc(0) }; // free the tensor pixels early
+          await finish(item, found);
+        }
+      });
+    }
+    await finishing;
+  } finally {
+    // On an error, the batch being finished still writes to the sink: let it settle first.
+    await finishing.catch(() => {});
+  }
+  return stageMs;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
