@@ -2,6 +2,7 @@
 // at start with messages that say which variable is wrong and what it should look like.
 import { z } from "zod";
 import { emailProblem } from "./email.ts";
+import { DEFAULT_SHARD_IMAGES } from "./jobs.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -77,6 +78,11 @@ export const ConfigSchema = z.object({
   JOB_PARTS_SIGNED_PER_HOUR: z.coerce.number().int().min(1).default(60_000),
   /** After this many receives of one job's message, the job fails (the queue's redrive sends it to the DLQ). */
   MAX_RECEIVES: z.coerce.number().int().min(1).default(3),
+  /**
+   * Photos per shard (DESIGN.md "Jobs of any size"): a job is planned into shards of about this
+   * many images, one queue message each, so any worker takes any shard and a crash costs one.
+   */
+  SHARD_IMAGES: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_SHARD_IMAGES),
   /** SQS visibility the worker keeps extending while it holds a job. */
   VISIBILITY_SECONDS: z.coerce.number().int().min(30).max(43_200).default(300),
   /** Allowed browser origin for the API (the site's URL in AWS); "*" locally. */

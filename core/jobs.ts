@@ -104,8 +104,21 @@ export interface JobRecord {
 /** Job ids: 128 random bits, base64url (22 characters). */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
-/** The message on the queue: the job id (and chunk, when a job is split), never image data. */
-export interface JobMessage {
-  jobId: string;
-  chunk?: { index: number; count: number };
-}
+/**
+ * The messages on the queue (DESIGN.md "Jobs of any size"), never image data:
+ * - `{ jobId }` (what submit sends): plan the job into shards and send one message per shard;
+ * - `{ jobId, shard }`: process shard `index` of `count`;
+ * - `{ jobId, merge }`: every shard is in; write the reports and the result package.
+ */
+export type JobMessage =
+  | { jobId: string; step: "plan" }
+  | { jobId: string; step: "shard"; shard: { index: number; count: number } }
+  | { jobId: string; step: "merge"; shards: number };
+
+/** A job's default shard size: the MegaDetector batch API's; SHARD_IMAGES in core/config.ts overrides it. */
+export const DEFAULT_SHARD_IMAGES = 2_000;
+/**
+ * Most shards one job is planned into (the plan widens its shards past SHARD_IMAGES to stay
+ * under it): bounds the per-shard state the status and the merge read.
+ */
+export const MAX_SHARDS = 1_000;

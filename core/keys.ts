@@ -20,6 +20,22 @@ export function resultKey(jobId: string): string {
   return `${outputPrefix(jobId)}trapline-${jobId}.zip`;
 }
 
+/** A job's shard objects (DESIGN.md "Jobs of any size"): the plan, and each shard's records and photos. */
+export function shardPrefix(jobId: string): string {
+  return `${S3_JOBS_PREFIX}${jobId}/shards/`;
+}
+
+export const shardKeys = {
+  /** JSON: how many shards, what the paths start from, how many items in all. */
+  plan: (jobId: string) => `${shardPrefix(jobId)}plan.json`,
+  /** JSON: the files (or zip entry ranges) shard `index` processes. */
+  files: (jobId: string, index: number) => `${shardPrefix(jobId)}${index}/files.json`,
+  /** NDJSON: one ImageResult per line, what the shard found. */
+  records: (jobId: string, index: number) => `${shardPrefix(jobId)}${index}/records.ndjson`,
+  /** Zip: the photos the package carries (boxed copies, or all), at their paths. */
+  images: (jobId: string, index: number) => `${shardPrefix(jobId)}${index}/images.zip`,
+};
+
 const REDIS_PREFIX = "trapline:";
 
 export const redisKeys = {
@@ -32,6 +48,11 @@ export const redisKeys = {
    * worker holds the right to send, "sent:<time>" after.
    */
   email: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:email`,
+  /**
+   * Hash: the job's shards as they run (core/shardLedger.ts): "count", "done:<i>" (1 once the
+   * shard's records are in S3), "running:<i>" (the worker on it), "progress:<i>" (photos done).
+   */
+  shards: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:shards`,
   /** Hash: the job's multipart uploads now open, S3 upload id → file name. */
   uploads: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:uploads`,
   /** Hash: parts of one multipart upload that its client said it sent, part number → ETag. */

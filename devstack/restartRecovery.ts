@@ -80,7 +80,7 @@ export async function recoverAfterRestart(options: RecoveryOptions): Promise<Rec
         removed++;
       } else if (withMessage && !withMessage.has(id)) {
         if (await hasUploads(clients, config.BUCKET, id)) {
-          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ jobId: id } satisfies JobMessage) }));
+          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ jobId: id, step: "plan" } satisfies JobMessage) }));
           await store.compareAndSetMessageState(id, ["sending", "unsent", "sent"], "sent");
           report.resent++;
         } else {

@@ -6,7 +6,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { downloadJobInputs } from "../gpu-worker/worker/s3Inputs.ts";
+import { openShardInputs } from "../gpu-worker/worker/shards/shardInputs.ts";
+import { resolveInputLimits, type InputItem } from "../gpu-worker/pipeline/index.ts";
+import type { PlannedFile } from "../core/jobs.ts";
 import { resultKey } from "../core/keys.ts";
 import { redisKeys } from "../core/keys.ts";
 import { startApiServer } from "../functions/node.ts";
@@ -122,7 +124,7 @@ describe("API: create, upload, submit, status, download", () => {
     assert.equal(again.json.status, "queued");
     assert.equal(await api.aws.queueDepth(), 1);
     const [message] = await api.aws.peekMessages();
-    assert.deepEqual(JSON.parse(message!.Body!), { jobId });
+    assert.deepEqual(JSON.parse(message!.Body!), { jobId, step: "plan" });
     assert.equal(await api.store.getMessageState(jobId), "sent");
 
     // Submit kept each object's ETag (a multipart one too), and the worker reads them by it.
@@ -133,10 +135,9 @@ describe("API: create, upload, submit, status, download", () => {
       listed.Contents?.map((object) => object.ETag).sort(),
     );
     const scratch = await mkdtemp(join(tmpdir(), "trapline-checked-"));
-    const inputs = await downloadJobInputs(api.aws.clients.s3, files, { bucket: api.aws.config.BUCKET, scratchDir: scratch });
-    await inputs.dispose();
+    const items = await readAsShard(api, files, scratch);
     await rm(scratch, { recursive: true, force: true });
-    assert.deepEqual(inputs.items.flatMap((item) => (item.kind === "rejected" && /changed/.test(item.reason) ? [item.path] : [])), []);
+    assert.deepEqual(items.flatMap((item) => (item.kind === "rejected" && /changed/.test(item.reason) ? [item.path] : [])), []);
 
     // Uploads cannot change once the job is queued.
     const late = await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(multi.multipart.uploadId)}/sign`, { partNumbers: [1] });
@@ -375,12 +376,23 @@ describe("API: create, upload, submit, status, download", () => {
     // The link is still valid while the job waits in the queue: the object can be replaced.
     await putFile(plan, bytes(3000, 8));
     const scratch = await mkdtemp(join(tmpdir(), "trapline-replaced-"));
-    const inputs = await downloadJobInputs(api.aws.clients.s3, files, { bucket: api.aws.config.BUCKET, scratchDir: scratch });
     try {
-      assert.deepEqual(inputs.items, [{ kind: "rejected", path: "cam1/IMG_0002.JPG", reason: "changed after the upload was checked; it was not processed" }]);
+      assert.deepEqual(await readAsShard(api, files, scratch), [{ kind: "rejected", path: "cam1/IMG_0002.JPG", reason: "changed after the upload was checked; it was not processed" }]);
     } finally {
-      await inputs.dispose();
       await rm(scratch, { recursive: true, force: true });
     }
   });
 });
+
+/** The planned files read as one shard reads its inputs (If-Match on each ETag). */
+async function readAsShard(api: ApiHarness, files: PlannedFile[], scratch: string): Promise<InputItem[]> {
+  const shard = { index: 0, root: { kind: "several" as const, count: files.length }, files: files.map((file) => ({ name: file.name, key: file.key, size: file.size, path: file.name, ...(file.etag ? { etag: file.etag } : {}) })) };
+  const inputs = await openShardInputs(api.aws.clients.s3, shard, { bucket: api.aws.config.BUCKET, scratchDir: scratch, limits: resolveInputLimits() });
+  const items: InputItem[] = [];
+  try {
+    for await (const item of inputs.items) items.push(item);
+  } finally {
+    await inputs.dispose();
+  }
+  return items;
+}

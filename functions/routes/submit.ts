@@ -83,7 +83,7 @@ export function submitRoutes(deps: AppDeps): Hono {
 
   /** Sends the job's message; the record says whether it went, so a failed send can be retried. */
   async function sendMessage(jobId: string): Promise<void> {
-    const message: JobMessage = { jobId };
+    const message: JobMessage = { jobId, step: "plan" };
     try {
       await aws.sqs.send(new SendMessageCommand({ QueueUrl: await aws.queueUrl(), MessageBody: JSON.stringify(message) }));
     } catch (error) {

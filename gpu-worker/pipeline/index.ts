@@ -15,7 +15,7 @@
 export { runPipeline } from "./run/runPipeline.ts";
 export type { PipelineOptions, PipelineProgress, PipelineSummary, StageName } from "./run/runPipeline.ts";
 export { processImages, type ImageSink } from "./run/processImages.ts";
-export { collectInputs, planInputs, DEFAULT_INPUT_LIMITS, resolveInputLimits } from "./inputs/index.ts";
+export { collectInputs, planInputs, DEFAULT_INPUT_LIMITS, resolveInputLimits, isOsJunk } from "./inputs/index.ts";
 export type { InputLimits, InputPlan } from "./inputs/index.ts";
 export { Detector } from "./detector/detector.ts";
 export { openModel } from "./detector/openModel.ts";

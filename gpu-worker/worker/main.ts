@@ -1,6 +1,7 @@
 // The worker's entry point (the container's command, and one part of `npm start`): load the
 // configuration, make sure the model is there, open it, and take jobs until SIGTERM.
 //   node gpu-worker/worker/main.ts
+import { jobEmailDeps } from "../../core/notify/index.ts";
 import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { createAwsClients, type AwsClients } from "../../core/aws.ts";
 import { ConfigError, loadConfig, type Config } from "../../core/config.ts";
@@ -75,6 +76,7 @@ export function createWorker(config: Config, services: WorkerServices, model: Op
     ...(services.deadLetters ? { deadLetters: services.deadLetters } : {}),
     s3: services.clients.s3,
     model,
+    email: jobEmailDeps(config, services.store.redis, extra.log ? { log: extra.log } : {}),
     ...extra,
   });
 }

@@ -4,12 +4,16 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { JOB_ID_PATTERN, type JobMessage } from "../../core/jobs.ts";
+import { JOB_ID_PATTERN, MAX_SHARDS, type JobMessage } from "../../core/jobs.ts";
 
 /** SQS's longest long poll: fewest empty receives, and a message starts at most this late. */
 export const LONG_POLL_SECONDS = 20;
+
+/** SQS's most messages per SendMessageBatch. */
+const SEND_BATCH = 10;
 
 /** SQS's upper bound on a message's visibility timeout (12 hours). */
 export const MAX_VISIBILITY_SECONDS = 43_200;
@@ -75,6 +79,17 @@ export class JobQueue {
     await this.setVisibility(receiptHandle, delaySeconds);
   }
 
+  /** Sends job messages, ten to a request (SQS's batch limit); throws unless every one was taken. */
+  async sendAll(messages: readonly JobMessage[]): Promise<void> {
+    for (let from = 0; from < messages.length; from += SEND_BATCH) {
+      const batch = messages.slice(from, from + SEND_BATCH);
+      const reply = await this.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((message, i) => ({ Id: String(i), MessageBody: JSON.stringify(message) })) }),
+      );
+      if (reply.Failed?.length) throw new Error(`the queue refused ${reply.Failed.length} message(s): ${reply.Failed[0]!.Message ?? reply.Failed[0]!.Code}`);
+    }
+  }
+
   async delete(receiptHandle: string): Promise<void> {
     await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle }));
   }
@@ -105,7 +120,7 @@ export interface Heartbeat {
   stop(): Promise<void>;
 }
 
-/** `{"jobId": "..."}` with a well-formed id, else undefined (a poison message). */
+/** A job message (core/jobs.ts JobMessage) with a well-formed id, else undefined (a poison message). */
 export function parseJobMessage(body: string): JobMessage | undefined {
   let parsed: unknown;
   try {
@@ -114,12 +129,23 @@ export function parseJobMessage(body: string): JobMessage | undefined {
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null) return undefined;
-  const { jobId, chunk } = parsed as Record<string, unknown>;
+  const { jobId, shard, shards, step } = parsed as Record<string, unknown>;
   if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) return undefined;
-  if (chunk !== undefined) {
-    const { index, count } = chunk as Record<string, unknown>;
-    if (!Number.isInteger(index) || !Number.isInteger(count)) return undefined;
-    return { jobId, chunk: { index: index as number, count: count as number } };
+  const count = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_SHARDS;
+  // Submit sends `{ jobId }` alone: planning is the job's first step.
+  if (step === undefined || step === "plan") return { jobId, step: "plan" };
+  if (step === "shard") {
+    const { index, count: of } = (shard ?? {}) as Record<string, unknown>;
+    if (!count(of) || !Number.isInteger(index) || (index as number) < 0 || (index as number) >= of) return undefined;
+    return { jobId, step: "shard", shard: { index: index as number, count: of } };
   }
-  return { jobId };
+  if (step === "merge" && count(shards)) return { jobId, step: "merge", shards };
+  return undefined;
+}
+
+/** What a job message says, for log lines. */
+export function describeMessage(message: JobMessage): string {
+  if (message.step === "shard") return `job ${message.jobId} shard ${message.shard.index + 1} of ${message.shard.count}`;
+  if (message.step === "merge") return `job ${message.jobId} merge`;
+  return `job ${message.jobId}`;
 }

@@ -1,24 +1,36 @@
-// The long-running consumer: takes one job message at a time, runs the pipeline on the job's
-// uploads and stores the results zip. It only coordinates: the queue, the job store, S3 and the
-// pipeline each do their own work.
+// The long-running consumer: takes one message at a time and does that step of a job
+// (DESIGN.md "Jobs of any size"): plan it into shards (shards/planShards.ts), run one shard
+// (shards/runShard.ts), or merge every shard into the package (shards/mergeJob.ts), then email
+// its owner. It only coordinates: the queue, the job store, the shard ledger, S3 and the pipeline
+// each do their own work.
 //
-// At-least-once delivery is assumed throughout. A message is deleted only once the zip is in S3
-// and the job is `done`; a worker that dies leaves the message to reappear, and the next
-// delivery redoes the job from scratch, overwriting the same result key. A job that keeps
-// failing ends `failed` with the reason after MAX_RECEIVES attempts, and its message goes on to
-// the dead-letter queue (the queue's redrive policy) for the operator.
+// At-least-once delivery is assumed throughout. A message is deleted only once its step's output
+// is in S3 (and, for the merge, the job is `done`); a worker that dies leaves the message to
+// reappear, and the next delivery redoes that step only: a killed worker costs at most one shard.
+// A shard that keeps failing becomes rows with the reason after MAX_RECEIVES attempts and the job
+// goes on; a plan or merge that keeps failing ends the job `failed`. Either way the message goes
+// on to the dead-letter queue (the queue's redrive policy) for the operator.
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../../core/config.ts";
 import { FilePlan } from "../../core/filePlan.ts";
-import type { JobRecord, JobResult } from "../../core/jobs.ts";
+import { DEFAULT_IMAGES, type JobMessage, type JobRecord, type JobResult, type PlannedFile } from "../../core/jobs.ts";
 import { StoreUnavailableError, type JobStore } from "../../core/jobStore.ts";
 import { resultKey } from "../../core/keys.ts";
-import { runPipeline, type OpenModel, type PipelineProgress, type PipelineSummary } from "../pipeline/index.ts";
+import { sendJobEmail, type JobEmailDeps } from "../../core/notify/index.ts";
+import { ShardLedger } from "../../core/shardLedger.ts";
+import { DEFAULT_RENDER_THRESHOLD, resolveInputLimits, type ImageResult, type InputItem, type OpenModel, type PipelineProgress } from "../pipeline/index.ts";
+import type { UnpackBudget } from "../pipeline/inputs/limits.ts";
+import { categoriesOf } from "../pipeline/run/processImages.ts";
 import { ProgressThrottle } from "./progressThrottle.ts";
-import { LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
-import { downloadJobInputs } from "./s3Inputs.ts";
-import { startResultUpload } from "./s3Results.ts";
+import { describeMessage, LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
+import { mergeJob } from "./shards/mergeJob.ts";
+import { planShards } from "./shards/planShards.ts";
+import { runShard, type ShardSummary } from "./shards/runShard.ts";
+import { openShardInputs } from "./shards/shardInputs.ts";
+import { ShardObjects, type ShardFile, type ShardFiles } from "./shards/shardObjects.ts";
 import type { TaskProtection } from "./taskProtection.ts";
 import type { HealthBeacon } from "./health.ts";
 import { claimWorkerScratch, defaultScratchParent, type WorkerScratch } from "./scratch.ts";
@@ -50,6 +62,8 @@ export interface WorkerOptions {
   protection?: TaskProtection;
   /** The heartbeat file the container's health check reads: told when a job starts, moves and ends. */
   health?: HealthBeacon;
+  /** How job emails go out (core/notify jobEmailDeps); absent: no email (tests that do not look). */
+  email?: JobEmailDeps;
 }
 
 /**
@@ -78,6 +92,10 @@ class ShuttingDown extends Error {}
 interface Running {
   message: ReceivedMessage;
   jobId: string;
+  /** The message's own key (messageKey): its last error is remembered under it. */
+  key: string;
+  /** "job X shard 2 of 5", for log lines. */
+  label: string;
   startedAt: number;
   progress?: PipelineProgress;
   done: Promise<void>;
@@ -102,9 +120,18 @@ export class QueueWorker {
   /** This worker's scratch folder, while the loop runs (a job handed back at stop leaves it to the next start). */
   #scratch: WorkerScratch | undefined;
 
+  readonly #files: FilePlan;
+  readonly #objects: ShardObjects;
+  readonly #ledger: ShardLedger;
+  /** Names this worker in the shard ledger ("workers on the job" counts distinct ones). */
+  readonly #workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+
   constructor(options: WorkerOptions) {
     this.#options = options;
     this.#log = options.log ?? ((line) => console.log(line));
+    this.#files = new FilePlan(options.store.redis, { retentionDays: options.config.RETENTION_DAYS });
+    this.#objects = new ShardObjects(options.s3, options.config.BUCKET);
+    this.#ledger = new ShardLedger(options.store.redis, { retentionDays: options.config.RETENTION_DAYS });
   }
 
   /** Starts taking jobs; resolves when the loop has ended after stop(). */
@@ -193,7 +220,16 @@ export class QueueWorker {
         await queue.giveBack(message.receiptHandle).catch(() => {});
         break;
       }
-      const running: Running = { message, jobId: message.job?.jobId ?? "(unreadable message)", startedAt: Date.now(), done: Promise.resolve(), abandoned: false };
+      const jobId = message.job?.jobId ?? "(unreadable message)";
+      const running: Running = {
+        message,
+        jobId,
+        key: message.job ? messageKey(message.job) : message.messageId,
+        label: message.job ? capitalised(describeMessage(message.job)) : `Message ${message.messageId}`,
+        startedAt: Date.now(),
+        done: Promise.resolve(),
+        abandoned: false,
+      };
       this.#running = running;
       running.done = this.#handle(running).catch((error: unknown) => {
         this.#log(`Job ${running.jobId}: unexpected error (${messageOf(error)})`);
@@ -223,7 +259,7 @@ export class QueueWorker {
     this.#options.health?.jobStarted(running.jobId);
     let outcome: Outcome;
     try {
-      outcome = await this.#handleJob(running, message.job.jobId);
+      outcome = await this.#handleJob(running, message.job);
     } catch (error) {
       outcome = error instanceof ShuttingDown ? { settle: "retry", delaySeconds: 0 } : await this.#attemptFailed(running, error);
     } finally {
@@ -256,38 +292,207 @@ export class QueueWorker {
     };
   }
 
-  async #handleJob(running: Running, jobId: string): Promise<Outcome> {
+  async #handleJob(running: Running, message: JobMessage): Promise<Outcome> {
     const { store, config } = this.#options;
-    const { message } = running;
+    const { jobId } = message;
     const job = await this.#withStore(() => store.get(jobId));
     if (!job) {
       // The record expired or was lost; a complete result means there is nothing left to do.
       if (await this.#resultExists(jobId)) return { settle: "delete" };
       throw new Error("no such job (its record expired, or it was never created)");
     }
-    // A redelivery of a job already settled: no-op.
-    if (job.status === "done" || job.status === "failed" || job.status === "expired") return { settle: "delete" };
+    // A redelivery for a job already settled: only its email may still be owed (one per job).
+    if (job.status === "done" || job.status === "failed") return this.#emailOwner(job);
+    if (job.status === "expired") return { settle: "delete" };
     // The API sends the message just before marking the job queued; look again shortly.
     if (job.status === "uploading") return { settle: "retry", delaySeconds: 1 };
-    if (message.receiveCount > config.MAX_RECEIVES) {
-      await this.#withStore(() => this.#failJob(jobId, this.#failureReason(jobId, message.receiveCount - 1)));
+    if (running.message.receiveCount > config.MAX_RECEIVES) {
+      await this.#giveUp(message, this.#failureReason(running.key, running.message.receiveCount - 1));
       return { settle: "delete" };
     }
-    // queued → processing, or processing → processing when an earlier worker died mid-job.
-    const started = await this.#withStore(() => store.transition(jobId, ["queued", "processing"], "processing", { progress: { processed: 0, total: job.progress.total } }));
-    // Settled by someone else in between (another delivery, expiry): nothing to do.
-    if (!started.ok) return { settle: "delete" };
-    await this.#withStore(() => store.recordAttempt(jobId));
+    if (message.step === "plan") return this.#plan(job);
+    if (job.status !== "processing") return { settle: "retry", delaySeconds: 1 };
+    if (message.step === "shard") return this.#shard(running, job, message.shard);
+    return this.#merge(running, job);
+  }
 
-    const result = await this.#process(running, started.job);
-    if (running.abandoned) return { settle: "retry", delaySeconds: 0 };
-    const done = await this.#withStore(() =>
-      store.transition(jobId, ["processing"], "done", { result, progress: { processed: result.images, total: result.images } }),
-    );
-    if (!done.ok) this.#log(`Job ${jobId}: finished, but it is now ${done.status ?? "gone"}; leaving it as it is.`);
-    await store.recordRate(result.imagesPerSecond).catch(() => {});
-    this.#lastErrors.delete(jobId);
+  /** The job's first step: shards planned (steps/planShards.ts), one message each. */
+  async #plan(job: JobRecord): Promise<Outcome> {
+    const { store, config } = this.#options;
+    const started = await this.#withStore(() => store.transition(job.id, ["queued", "processing"], "processing", { progress: { processed: 0, total: job.progress.total } }));
+    if (!started.ok) return { settle: "delete" };
+    await this.#withStore(() => store.recordAttempt(job.id));
+    const plan = await planShards(job.id, () => this.#files.batches(job.id), this.#objects, {
+      shardImages: config.SHARD_IMAGES,
+      countZipEntries: (file) => this.#countZipEntries(file),
+    });
+    await this.#withStore(() => this.#ledger.planned(job.id, plan.count));
+    await this.#withStore(() => store.setProgress(job.id, 0, plan.items));
+    const waiting: JobMessage[] = [];
+    for (let index = 0; index < plan.count; index++) {
+      if (!(await this.#withStore(() => this.#ledger.isDone(job.id, index)))) waiting.push({ jobId: job.id, step: "shard", shard: { index, count: plan.count } });
+    }
+    // Every shard already in (a plan step delivered again after the last shard): on to the merge.
+    await this.#options.queue.sendAll(waiting.length > 0 ? waiting : [{ jobId: job.id, step: "merge", shards: plan.count }]);
+    this.#log(`Job ${job.id}: ${plan.items} items in ${plan.count} shard${plan.count === 1 ? "" : "s"} (${waiting.length} to run).`);
     return { settle: "delete" };
+  }
+
+  /** One shard: its inputs from S3 through the pipeline, its records and photos to S3, then the fan-in count. */
+  async #shard(running: Running, job: JobRecord, shard: { index: number; count: number }): Promise<Outcome> {
+    const { store, s3, config, model } = this.#options;
+    if (!(await this.#withStore(() => this.#ledger.isDone(job.id, shard.index)))) {
+      await this.#withStore(() => this.#ledger.started(job.id, shard.index, this.#workerId));
+      const files = await this.#objects.files(job.id, shard.index);
+      const inputs = await openShardInputs(s3, files, {
+        bucket: config.BUCKET,
+        // The job's zips together unpack to no more than one job may upload.
+        limits: resolveInputLimits({ maxJobUnpackedBytes: config.MAX_TOTAL_BYTES }),
+        scratchDir: this.#scratch!.dir,
+        zipRange: (file, folder, budget) => this.#zipRange(file, folder, budget),
+      });
+      const progress = new ProgressThrottle<PipelineProgress>(
+        async (p) => {
+          const processed = await this.#ledger.progress(job.id, shard.index, p.processed);
+          await store.setProgress(job.id, processed, job.progress.total);
+        },
+        { onError: (error) => this.#unavailable(`Job ${job.id}: progress not saved (${messageOf(error)})`) },
+      );
+      let summary: ShardSummary;
+      try {
+        summary = await runShard(inputs.items, {
+          s3,
+          bucket: config.BUCKET,
+          jobId: job.id,
+          index: shard.index,
+          detector: model.detector,
+          ...this.#thresholds(job),
+          images: job.options.images ?? DEFAULT_IMAGES,
+          partBytes: config.PART_BYTES,
+          scratchDir: this.#scratch!.dir,
+          onProgress: (p) => {
+            running.progress = p;
+            progress.update(p);
+            this.#options.health?.progressed();
+          },
+        });
+      } finally {
+        await progress.flush();
+        await inputs.dispose();
+      }
+      if (running.abandoned) return { settle: "retry", delaySeconds: 0 };
+      this.#log(`Job ${job.id}: shard ${shard.index + 1} of ${shard.count} done: ${summary.processed} items, ${summary.failed} could not be read.`);
+      return this.#shardIn(job.id, shard.index, summary.processed);
+    }
+    return this.#shardIn(job.id, shard.index, undefined);
+  }
+
+  /** Counts a shard in (once, however often delivered); the one that completes the set sends the merge. */
+  async #shardIn(jobId: string, index: number, processed: number | undefined): Promise<Outcome> {
+    const { store } = this.#options;
+    const counted = await this.#withStore(() => this.#ledger.markDone(jobId, index, processed ?? 0));
+    const standing = await this.#withStore(() => this.#ledger.standing(jobId));
+    const job = await this.#withStore(() => store.get(jobId));
+    if (standing && job) await this.#withStore(() => store.setProgress(jobId, standing.processed, job.progress.total));
+    if (counted.allDone) await this.#options.queue.sendAll([{ jobId, step: "merge", shards: counted.count }]);
+    return { settle: "delete" };
+  }
+
+  /** Every shard is in: one package from their records and photos, the job done, its owner told. */
+  async #merge(running: Running, job: JobRecord): Promise<Outcome> {
+    const { store, s3, config, model } = this.#options;
+    const plan = await this.#objects.plan(job.id);
+    if (!plan) throw new Error("the job's plan is missing from storage");
+    const started = Date.now();
+    const images = job.options.images ?? DEFAULT_IMAGES;
+    const merged = await mergeJob({
+      s3,
+      bucket: config.BUCKET,
+      jobId: job.id,
+      plan,
+      run: {
+        detector: model.fileName,
+        ...(model.id ? { modelId: model.id } : {}),
+        categories: categoriesOf(model.detector),
+        ...this.#thresholds(job),
+        provider: model.detector.provider,
+        startedAt: new Date(job.startedAt ?? job.createdAt),
+      },
+      images,
+      ...(job.options.sortedView ? { sortedView: true } : {}),
+      ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
+      partBytes: config.PART_BYTES,
+      scratchDir: this.#scratch!.dir,
+      onShard: () => this.#options.health?.progressed(),
+    });
+    if (running.abandoned) return { settle: "retry", delaySeconds: 0 };
+    const { totals, run } = merged;
+    const seconds = (run.completedAt.getTime() - run.startedAt.getTime()) / 1000;
+    const imagesPerSecond = totals.images / Math.max(seconds, 1e-3);
+    const imagesWith = Object.fromEntries(Object.entries(totals.imagesWith).map(([id, count]) => [run.categories[id] ?? id, count]));
+    const result: JobResult = { key: merged.key, bytes: merged.bytes, images: totals.images, failed: totals.failed, imagesWith, imagesPerSecond };
+    const done = await this.#withStore(() => store.transition(job.id, ["processing"], "done", { result, progress: { processed: totals.images, total: totals.images } }));
+    if (!done.ok) this.#log(`Job ${job.id}: merged, but it is now ${done.status ?? "gone"}; leaving it as it is.`);
+    this.#log(
+      `Job ${job.id}: ${totals.images} images in ${plan.count} shard${plan.count === 1 ? "" : "s"}, merged in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+        `(${imagesPerSecond.toFixed(1)} images/s over the job), ${totals.failed} failed; results at s3://${config.BUCKET}/${merged.key}`,
+    );
+    await store.recordRate(imagesPerSecond).catch(() => {});
+    // The package holds everything now: the shards' copies would only double the job's storage.
+    await this.#objects.removeAll(job.id).catch((error: unknown) => this.#log(`Job ${job.id}: shard objects not removed (${messageOf(error)}); the retention rule removes them.`));
+    this.#lastErrors.delete(running.key);
+    const settled = await this.#withStore(() => store.get(job.id));
+    return settled ? this.#emailOwner(settled) : { settle: "delete" };
+  }
+
+  /** Sends the owner's email for a settled job; a refusal or a lease held elsewhere brings the message back later. */
+  async #emailOwner(job: JobRecord): Promise<Outcome> {
+    const email = this.#options.email;
+    if (!email || (job.status !== "done" && job.status !== "failed")) return { settle: "delete" };
+    try {
+      const outcome = await sendJobEmail(job, email);
+      return outcome.status === "in-progress" ? { settle: "retry", delaySeconds: outcome.retryAfterSeconds } : { settle: "delete" };
+    } catch (error) {
+      this.#log(messageOf(error));
+      return { settle: "retry", delaySeconds: this.#retryDelay(1) };
+    }
+  }
+
+  /** Entries of an uploaded zip from its central directory (ranged GETs); undefined when it cannot be read as one. */
+  async #countZipEntries(_file: PlannedFile): Promise<number | undefined> {
+    return undefined;
+  }
+
+  /** A range of an uploaded zip's entries, read in place with ranged GETs. */
+  #zipRange(_file: ShardFile, _folder: string, _budget: UnpackBudget): AsyncIterable<InputItem> {
+    throw new Error("zip entry ranges are not read yet");
+  }
+
+  #thresholds(job: JobRecord): { outputThreshold: number; renderThreshold: number } {
+    const { config, model } = this.#options;
+    return {
+      outputThreshold: job.options.outputThreshold ?? config.OUTPUT_THRESHOLD,
+      renderThreshold: job.options.renderThreshold ?? config.RENDER_THRESHOLD ?? model.typicalThreshold ?? DEFAULT_RENDER_THRESHOLD,
+    };
+  }
+
+  /**
+   * A message that will not be tried again (its last attempt failed, or it reached the DLQ): a
+   * shard's photos become rows with the reason and the job goes on; a plan or merge fails the job.
+   */
+  async #giveUp(message: JobMessage, reason: string): Promise<void> {
+    if (message.step === "shard") {
+      const { index, count } = message.shard;
+      const files = await this.#objects.files(message.jobId, index);
+      const why = `was not processed: shard ${index + 1} of ${count}, which held it, failed every time. ${reason}`;
+      await this.#objects.putRecords(message.jobId, index, failedRows(files, why));
+      this.#log(`Job ${message.jobId}: shard ${index + 1} of ${count} given up; its ${files.files.length} files are rows with the reason.`);
+      await this.#shardIn(message.jobId, index, files.files.length);
+      return;
+    }
+    await this.#withStore(() => this.#failJob(message.jobId, reason));
+    const job = await this.#withStore(() => this.#options.store.get(message.jobId));
+    if (job) await this.#emailOwner(job);
   }
 
   /** Runs a store call, waiting out Redis outages (the message is kept meanwhile); throws ShuttingDown on stop. */
@@ -306,73 +511,16 @@ export class QueueWorker {
     }
   }
 
-  /** Download, pipeline, upload. Throws when the attempt failed (it will be retried). */
-  async #process(running: Running, job: JobRecord): Promise<JobResult> {
-    const { store, s3, config, model } = this.#options;
-    const jobId = job.id;
-    const plan = new FilePlan(store.redis, { retentionDays: config.RETENTION_DAYS });
-    this.#log(`Job ${jobId}: downloading ${job.fileCount} uploaded file${job.fileCount === 1 ? "" : "s"} (attempt ${running.message.receiveCount} of ${config.MAX_RECEIVES})`);
-    const inputs = await downloadJobInputs(s3, plan.batches(jobId), {
-      bucket: config.BUCKET,
-      expectedCount: job.fileCount,
-      // The job's zips together unpack to no more than one job may upload.
-      limits: { maxJobUnpackedBytes: config.MAX_TOTAL_BYTES },
-      scratchDir: this.#scratch!.dir,
-    });
-    this.#options.health?.progressed();
-    try {
-      const total = inputs.items.length;
-      const progress = new ProgressThrottle<PipelineProgress>((p) => store.setProgress(jobId, p.processed, total).then(() => {}), {
-        onError: (error) => this.#unavailable(`Job ${jobId}: progress not saved (${messageOf(error)})`),
-      });
-      const key = resultKey(jobId);
-      const upload = startResultUpload(s3, { bucket: config.BUCKET, key, fileName: `trapline-${jobId}.zip`, partBytes: config.PART_BYTES });
-      let summary: PipelineSummary;
-      try {
-        summary = await Promise.race([
-          runPipeline(inputs.items, upload.body, {
-            detector: model.detector,
-            detectorName: model.fileName,
-            ...(model.id ? { modelId: model.id } : {}),
-            outputThreshold: job.options.outputThreshold ?? config.OUTPUT_THRESHOLD,
-            renderThreshold: job.options.renderThreshold ?? config.RENDER_THRESHOLD ?? model.typicalThreshold,
-            ...(job.options.sortedView ? { sortedView: true } : {}),
-            ...(job.options.eventGapSeconds !== undefined ? { eventGapSeconds: job.options.eventGapSeconds } : {}),
-            pathRoot: inputs.root,
-            total,
-            scratchDir: this.#scratch!.dir,
-            onProgress: (p) => {
-              running.progress = p;
-              progress.update(p);
-              this.#options.health?.progressed();
-            },
-          }),
-          upload.failed,
-        ]);
-        await upload.done;
-      } catch (error) {
-        await upload.abort();
-        throw error;
-      } finally {
-        await progress.flush();
-      }
-      const imagesPerSecond = summary.totals.images / Math.max(summary.seconds, 1e-3);
-      this.#log(`Job ${jobId}: ${summary.totals.images} images in ${summary.seconds.toFixed(1)} s (${imagesPerSecond.toFixed(1)} images/s), ${summary.totals.failed} failed; results at s3://${config.BUCKET}/${key}`);
-      return { key, bytes: summary.zipBytes, images: summary.totals.images, failed: summary.totals.failed, imagesPerSecond };
-    } finally {
-      await inputs.dispose();
-    }
-  }
-
   async #attemptFailed(running: Running, error: unknown): Promise<Outcome> {
     const { config } = this.#options;
-    const { message, jobId } = running;
+    const { message, key } = running;
     const text = messageOf(error);
-    this.#log(`Job ${jobId}: attempt ${message.receiveCount} of ${config.MAX_RECEIVES} failed: ${text}`);
-    this.#lastErrors.set(jobId, text);
-    if (message.receiveCount >= config.MAX_RECEIVES) {
+    this.#log(`${running.label}: attempt ${message.receiveCount} of ${config.MAX_RECEIVES} failed: ${text}`);
+    this.#lastErrors.set(key, text);
+    if (message.receiveCount >= config.MAX_RECEIVES && message.job) {
       // The last allowed attempt: the user learns now; the message goes on to the DLQ.
-      await this.#withStore(() => this.#failJob(jobId, this.#failureReason(jobId, message.receiveCount))).catch(() => {});
+      const reason = this.#failureReason(key, message.receiveCount);
+      await this.#giveUp(message.job, reason).catch((giveUpError: unknown) => this.#log(`${running.label}: could not give up cleanly (${messageOf(giveUpError)})`));
     }
     return { settle: "retry", delaySeconds: this.#retryDelay(message.receiveCount) };
   }
@@ -380,11 +528,12 @@ export class QueueWorker {
   async #failJob(jobId: string, reason: string): Promise<void> {
     const failed = await this.#options.store.transition(jobId, ["queued", "processing"], "failed", { error: reason });
     if (failed.ok) this.#log(`Job ${jobId}: failed: ${reason}`);
-    this.#lastErrors.delete(jobId);
   }
 
-  #failureReason(jobId: string, attempts: number): string {
-    const last = this.#lastErrors.get(jobId);
+  /** `key`: the message's own (a job's plan, one shard, its merge), so one shard's errors do not name another's. */
+  #failureReason(key: string, attempts: number): string {
+    const last = this.#lastErrors.get(key);
+    this.#lastErrors.delete(key);
     const tried = `Trapline tried to process this job ${attempts} time${attempts === 1 ? "" : "s"}`;
     return last
       ? `${tried} and it failed each time. Last error: ${last}. Please submit the photos again; if it happens again, tell the site's operator the job id.`
@@ -403,7 +552,7 @@ export class QueueWorker {
         if (!message.job) continue;
         const job = await store.get(message.job.jobId);
         if (job && (job.status === "queued" || job.status === "processing")) {
-          await this.#failJob(job.id, this.#failureReason(job.id, Math.max(job.attempts, config.MAX_RECEIVES)));
+          await this.#giveUp(message.job, this.#failureReason(messageKey(message.job), Math.max(job.attempts, config.MAX_RECEIVES)));
         }
       }
     } catch (error) {
@@ -442,6 +591,29 @@ function estimateRemainingMs(running: Running): number | undefined {
   const elapsed = Date.now() - running.startedAt;
   // A fifth more for the reports and the last upload.
   return ((progress.total - progress.processed) * elapsed * 1.2) / progress.processed;
+}
+
+/** The key a message's errors are remembered under: the job's plan, one shard, or its merge. */
+function messageKey(message: JobMessage): string {
+  return message.step === "shard" ? `${message.jobId}:shard:${message.shard.index}` : `${message.jobId}:${message.step}`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A shard given up: one failed row per file (or per range of a zip's entries), with the reason. */
+function failedRows(shard: ShardFiles, reason: string): ImageResult[] {
+  return shard.files.map((file) => ({
+    path: file.entries ? `${file.path} (entries ${file.entries.from + 1}-${file.entries.to})` : file.path,
+    status: "failed",
+    rejected: true,
+    error: reason,
+    warnings: [],
+    detections: [],
+    metadata: {},
+    fileSize: file.entries ? 0 : file.size,
+  }));
 }
 
 function messageOf(error: unknown): string {

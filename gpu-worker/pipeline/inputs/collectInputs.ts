@@ -49,7 +49,7 @@ async function readHead(filePath: string): Promise<Buffer> {
 }
 
 /** "cam1/card.zip" → "cam1/card": a zip's entries live in a folder named after it. */
-function zipFolderPath(zipPath: string): string {
+export function zipFolderPath(zipPath: string): string {
   return zipPath.replace(/\.zip$/i, "");
 }
 
@@ -59,7 +59,7 @@ function under(folder: string, name: string): string {
 }
 
 /** A zip's entries, inside `folder`; problems with the zip as a whole are rows at `zipPath`. */
-async function* expandZip(filePath: string, zipPath: string, folder: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
+export async function* expandZip(filePath: string, zipPath: string, folder: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
   try {
     for await (const entry of readZipEntries(filePath, limits, budget)) {
       if (entry.kind === "rejected") {
@@ -79,7 +79,7 @@ async function* expandZip(filePath: string, zipPath: string, folder: string, lim
   }
 }
 
-type FileKind = { kind: "image" } | { kind: "zip" } | { kind: "rejected"; reason: string };
+export type FileKind = { kind: "image" } | { kind: "zip" } | { kind: "rejected"; reason: string };
 
 /** What one file is, by its first bytes (its name only tells zip-based documents apart). */
 async function classifyFile(filePath: string, name: string, stats: Stats, limits: InputLimits): Promise<FileKind> {
@@ -89,6 +89,11 @@ async function classifyFile(filePath: string, name: string, stats: Stats, limits
   } catch (error) {
     return { kind: "rejected", reason: `could not be read (${describeFsError(error)})` };
   }
+  return classifyHead(head, name, stats.size, limits);
+}
+
+/** What a file of `size` bytes named `name` is, from its first bytes: the one rule for local files and S3 objects alike. */
+export function classifyHead(head: Uint8Array, name: string, size: number, limits: InputLimits): FileKind {
   const sniffed = sniffType(head);
   if (sniffed.kind === "zip") {
     const extension = extname(name).toLowerCase();
@@ -96,8 +101,8 @@ async function classifyFile(filePath: string, name: string, stats: Stats, limits
     return { kind: "zip" };
   }
   if (sniffed.kind !== "image") return { kind: "rejected", reason: describeNonImage(sniffed) };
-  if (stats.size > limits.maxImageBytes) {
-    return { kind: "rejected", reason: `is ${formatBytes(stats.size)}, more than the ${formatBytes(limits.maxImageBytes)} allowed for one image` };
+  if (size > limits.maxImageBytes) {
+    return { kind: "rejected", reason: `is ${formatBytes(size)}, more than the ${formatBytes(limits.maxImageBytes)} allowed for one image` };
   }
   return { kind: "image" };
 }

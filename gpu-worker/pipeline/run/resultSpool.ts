@@ -12,7 +12,7 @@ interface SpoolEntry {
 }
 
 /** Dates were Dates before JSON turned them into strings. */
-function reviveDates(key: string, value: unknown): unknown {
+export function reviveDates(key: string, value: unknown): unknown {
   return key === "wallClock" && typeof value === "string" ? new Date(value) : value;
 }
 
