@@ -194,6 +194,30 @@ describe("a zip read from S3 with ranged GETs", () => {
     assert.deepEqual(await list(capped.local, {}, limits), whole);
   });
 
+  test("an entry that lies about its size or checksum fails its read from S3 with the words it gets from disk", async () => {
+    const liar = await stored(
+      zipBytes([
+        deflatedEntry("smaller.jpg", Buffer.concat([jpegA, Buffer.alloc(256 * 1024, 7)]), { uncompressedSize: 1000 }),
+        deflatedEntry("larger.jpg", jpegA, { uncompressedSize: jpegA.length + 10 }),
+        storedEntry("flipped.jpg", jpegB, { crc32: 12345 }),
+      ]),
+    );
+    const failures = async (source: ZipSource) => {
+      const reasons = [];
+      for await (const item of readZipEntries(source, resolveInputLimits())) {
+        assert.ok(item.kind === "image", `${item.path} should be listed`);
+        reasons.push(await item.read().then(() => "read", (error: Error) => error.message));
+      }
+      return reasons;
+    };
+    const fromS3 = await failures(liar.s3);
+    assert.deepEqual(fromS3, await failures(liar.local));
+    assert.equal(fromS3.length, 3);
+    assert.match(fromS3[0]!, /more than the 1000 bytes its zip header declares/);
+    assert.match(fromS3[1]!, /less than .* its zip header declares/);
+    assert.match(fromS3[2]!, /checksum mismatch/);
+  });
+
   test("a range of 10 entries out of 200 fetches a small part of the zip", async () => {
     const entryBytes = 8192;
     const entries = Array.from({ length: 200 }, (_, i) => storedEntry(`cam/IMG_${String(i).padStart(4, "0")}.JPG`, noiseJpeg(entryBytes)));
