@@ -11,7 +11,10 @@ export interface InputLimits {
   maxCompressionRatio: number;
   /** Entries below this size skip the ratio check: tiny files can compress very well and harm nothing. */
   ratioCheckAboveBytes: number;
-  /** Most bytes one zip may unpack to, summed over the entries that would be read. */
+  /**
+   * Most bytes one zip may unpack to: the declared sizes, in archive order, of the entries whose
+   * central directory record lets them through, whatever their content (zipEntries.ts says why).
+   */
   maxZipUnpackedBytes: number;
   /**
    * Most bytes all the zips of one job (one collectInputs call) may unpack to together: many

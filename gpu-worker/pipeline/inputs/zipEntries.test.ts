@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { deflatedEntry, directoryEntry, storedEntry, symlinkEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
 import { resolveInputLimits } from "./limits.ts";
 import type { InputLimits } from "./limits.ts";
-import { EMPTY_ZIP_REASON, NESTED_ZIP_REASON, readZipEntries, ZipReadError } from "./zipEntries.ts";
-import type { ZipEntryItem } from "./zipEntries.ts";
+import { countZipEntries, EMPTY_ZIP_REASON, NESTED_ZIP_REASON, readZipEntries, ZipReadError } from "./zipEntries.ts";
+import type { ZipEntryItem, ZipEntryRange } from "./zipEntries.ts";
 
 // Enough of each format for sniffing; zipEntries never decodes pixels.
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from("a jpeg body that is long enough to sniff")]);
@@ -31,9 +31,9 @@ async function writeZip(bytes: Buffer): Promise<string> {
   return path;
 }
 
-async function listEntries(zipPath: string, limits: Partial<InputLimits> = {}): Promise<ZipEntryItem[]> {
+async function listEntries(zipPath: string, limits: Partial<InputLimits> = {}, range: ZipEntryRange = {}): Promise<ZipEntryItem[]> {
   const items: ZipEntryItem[] = [];
-  for await (const item of readZipEntries(zipPath, resolveInputLimits(limits))) items.push(item);
+  for await (const item of readZipEntries(zipPath, resolveInputLimits(limits), undefined, range)) items.push(item);
   return items;
 }
 
@@ -309,5 +309,23 @@ describe("readZipEntries", () => {
     readable(foldersOnly[0].reason, "only folders and system files");
     const withRejections = await listEntries(await writeZip(zipBytes([storedEntry("notes.txt", Buffer.from("hello, this is text"))])));
     assert.deepEqual(withRejections.map((item) => [item.kind, item.path]), [["rejected", "notes.txt"]], "a zip whose entries have rows needs no extra one");
+  });
+
+  test("in ranges, a zip-wide error comes from one range: too many entries from the first, damage from the range holding it", async () => {
+    const zipPath = await writeZip(zipBytes([storedEntry("a.jpg", JPEG), storedEntry("b.jpg", JPEG), storedEntry("c.jpg", JPEG), storedEntry("d.jpg", JPEG)]));
+    assert.equal(await countZipEntries(zipPath), 4);
+    await assert.rejects(listEntries(zipPath, { maxZipEntries: 3 }, { from: 0, to: 2 }), ZipReadError);
+    assert.deepEqual(await listEntries(zipPath, { maxZipEntries: 3 }, { from: 2, to: 4 }), []);
+
+    // Two entries where the end record promises four: the record at index 2 is the damage.
+    const damaged = await writeZip(zipBytes([storedEntry("a.jpg", JPEG), storedEntry("b.jpg", JPEG)], { declaredEntryCount: 4 }));
+    assert.deepEqual(summarise(await listEntries(damaged, {}, { from: 0, to: 2 })), [
+      { kind: "image", path: "a.jpg", size: JPEG.length },
+      { kind: "image", path: "b.jpg", size: JPEG.length },
+    ]);
+    await assert.rejects(listEntries(damaged, {}, { from: 2, to: 3 }), /damaged after its first 2 entries/);
+    assert.deepEqual(await listEntries(damaged, {}, { from: 3, to: 4 }), [], "a range after the damage leaves it to the range that holds it");
+
+    await assert.rejects(listEntries(zipPath, {}, { from: 3, to: 1 }), RangeError);
   });
 });
