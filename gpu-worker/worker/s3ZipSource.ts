@@ -88,7 +88,7 @@ function storageError(error: unknown, describe: string): ZipSourceError {
   if (error instanceof ZipSourceError) return error;
   const name = (error as { name?: string }).name;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  // The same words as s3Inputs.ts uses for a file that is downloaded whole.
+  // The same words as shards/shardInputs.ts uses for a file that is fetched whole.
   if (status === 412 || name === "PreconditionFailed") {
     return new ZipSourceError("changed after the upload was checked; it was not processed", { permanent: true, cause: error });
   }

@@ -24,6 +24,9 @@ import { ShardLedger } from "../../core/shardLedger.ts";
 import { DEFAULT_RENDER_THRESHOLD, resolveInputLimits, type ImageResult, type InputItem, type OpenModel, type PipelineProgress } from "../pipeline/index.ts";
 import type { UnpackBudget } from "../pipeline/inputs/limits.ts";
 import { categoriesOf } from "../pipeline/run/processImages.ts";
+import { expandZip } from "../pipeline/inputs/collectInputs.ts";
+import { countZipEntries, ZipReadError, ZipSourceError } from "../pipeline/inputs/zipEntries.ts";
+import { s3ZipSource } from "./s3ZipSource.ts";
 import { ProgressThrottle } from "./progressThrottle.ts";
 import { describeMessage, LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
 import { mergeJob } from "./shards/mergeJob.ts";
@@ -459,13 +462,24 @@ export class QueueWorker {
   }
 
   /** Entries of an uploaded zip from its central directory (ranged GETs); undefined when it cannot be read as one. */
-  async #countZipEntries(_file: PlannedFile): Promise<number | undefined> {
-    return undefined;
+  async #countZipEntries(file: PlannedFile): Promise<number | undefined> {
+    try {
+      return await countZipEntries(this.#zipSource(file));
+    } catch (error) {
+      // Not a zip after all, or a damaged one: a shard looks at it whole and says why in its row.
+      if (error instanceof ZipReadError || (error instanceof ZipSourceError && error.permanent)) return undefined;
+      throw error;
+    }
   }
 
-  /** A range of an uploaded zip's entries, read in place with ranged GETs. */
-  #zipRange(_file: ShardFile, _folder: string, _budget: UnpackBudget): AsyncIterable<InputItem> {
-    throw new Error("zip entry ranges are not read yet");
+  /** A range of an uploaded zip's entries, read in place with ranged GETs (never the whole zip). */
+  #zipRange(file: ShardFile, folder: string, budget: UnpackBudget): AsyncIterable<InputItem> {
+    const limits = resolveInputLimits({ maxJobUnpackedBytes: this.#options.config.MAX_TOTAL_BYTES });
+    return expandZip(this.#zipSource(file), file.path, folder, limits, budget, file.entries);
+  }
+
+  #zipSource(file: { key: string; size: number; etag?: string; name: string }) {
+    return s3ZipSource(this.#options.s3, { bucket: this.#options.config.BUCKET, key: file.key, size: file.size, ...(file.etag ? { etag: file.etag } : {}), describe: file.name });
   }
 
   #thresholds(job: JobRecord): { outputThreshold: number; renderThreshold: number } {

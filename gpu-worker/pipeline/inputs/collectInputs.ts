@@ -12,7 +12,7 @@ import type { InputLimits } from "./limits.ts";
 import { isOsJunk } from "./osJunk.ts";
 import { toSafeRelativePath } from "../../../core/safePath.ts";
 import { describeNonImage, SNIFF_BYTES, sniffType } from "./sniffType.ts";
-import { readZipEntries, ZipReadError } from "./zipEntries.ts";
+import { readZipEntries, ZipReadError, ZipSourceError, type ZipEntryRange, type ZipSource } from "./zipEntries.ts";
 
 /** Everything a job will see, listed up front so that progress can show a total. */
 export interface InputPlan {
@@ -59,9 +59,16 @@ function under(folder: string, name: string): string {
 }
 
 /** A zip's entries, inside `folder`; problems with the zip as a whole are rows at `zipPath`. */
-export async function* expandZip(filePath: string, zipPath: string, folder: string, limits: InputLimits, budget: UnpackBudget): AsyncGenerator<InputItem> {
+export async function* expandZip(
+  source: ZipSource,
+  zipPath: string,
+  folder: string,
+  limits: InputLimits,
+  budget: UnpackBudget,
+  range?: ZipEntryRange,
+): AsyncGenerator<InputItem> {
   try {
-    for await (const entry of readZipEntries(filePath, limits, budget)) {
+    for await (const entry of readZipEntries(source, limits, budget, range)) {
       if (entry.kind === "rejected") {
         yield { kind: "rejected", path: entry.path === undefined ? zipPath : under(folder, entry.path), reason: entry.reason };
         continue;
@@ -74,6 +81,8 @@ export async function* expandZip(filePath: string, zipPath: string, folder: stri
       yield { kind: "image", source: { path: joined.path, size: entry.size, read: entry.read } };
     }
   } catch (error) {
+    // Storage that did not answer (S3 down, a dropped connection) is worth a retry, not a row.
+    if (error instanceof ZipSourceError && !error.permanent) throw error;
     const reason = error instanceof ZipReadError ? error.message : `could not be read as a zip (${describeFsError(error)})`;
     yield { kind: "rejected", path: zipPath, reason };
   }
