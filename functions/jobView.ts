@@ -5,6 +5,7 @@
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import type { JobRecord } from "../core/jobs.ts";
 import { JOB_ID_PATTERN } from "../core/jobs.ts";
+import { ShardLedger } from "../core/shardLedger.ts";
 import { resultKey } from "../core/keys.ts";
 import { ApiError } from "./errors.ts";
 import { presignGet } from "./presign.ts";
@@ -104,8 +105,15 @@ export async function viewOf(deps: AppDeps, job: JobRecord, options: ViewOptions
     result: job.result ? { images: job.result.images, failed: job.result.failed, bytes: job.result.bytes } : null,
   };
   if (job.status === "queued" || job.status === "processing") {
-    const [standing, rate] = await Promise.all([deps.store.queueStanding(job.id), deps.store.typicalRate()]);
+    const [standing, rate, shards] = await Promise.all([
+      deps.store.queueStanding(job.id),
+      deps.store.typicalRate(),
+      new ShardLedger(deps.store.redis, { retentionDays: deps.config.RETENTION_DAYS }).standing(job.id),
+    ]);
     view.queuePosition = standing?.position ?? null;
+    if (shards) {
+      view.shards = { count: shards.count, done: shards.done, running: shards.running, queued: Math.max(0, shards.count - shards.done - shards.running), workers: shards.workers };
+    }
     view.etaSeconds = estimateSeconds(job, { typicalRate: rate, imagesAhead: standing?.imagesAhead ?? 0, now: Date.now() });
   }
   if (job.status === "done") {

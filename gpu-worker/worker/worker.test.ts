@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
 import { FilePlan } from "../../core/filePlan.ts";
 import { JobStore } from "../../core/jobStore.ts";
-import { inputKey, outputPrefix, redisKeys, resultKey } from "../../core/keys.ts";
+import { inputKey, outputPrefix, redisKeys, resultKey, shardPrefix } from "../../core/keys.ts";
 import { startLocalAws, type LocalAws } from "../../test/helpers/localAws.ts";
 import { testRedis, type TestRedis } from "../../test/helpers/redis.ts";
 import { until } from "../../test/helpers/until.ts";
@@ -152,16 +152,18 @@ test("a job runs: inputs from S3 (a zip too), results zip to S3, job done, messa
     await until("the message to be deleted", async () => (await aws.queueDepth()) === 0);
 
     const zip = await readResult(id);
+    // images "detections" (the default): the boxed photo only; the others are rows.
     assert.ok(zip.has("cam1/IMG_0001.JPG"));
-    assert.deepEqual(zip.get("cam1/IMG_0002.JPG"), empty, "an image without detections is byte-identical");
-    assert.ok(zip.has("card/DCIM/IMG_0100.JPG"));
+    assert.ok(!zip.has("cam1/IMG_0002.JPG") && !zip.has("card/DCIM/IMG_0100.JPG"), [...zip.keys()].join(", "));
+    const listed = await aws.clients.s3.send(new ListObjectsV2Command({ Bucket: aws.config.BUCKET, Prefix: shardPrefix(id) }));
+    assert.equal(listed.KeyCount ?? 0, 0, "the shard objects are removed once the package is in");
     const json = JSON.parse(zip.get("detections.json")!.toString()) as { images: Array<{ file: string; detections: Array<{ category: string; conf: number }> }> };
     const found = json.images.find((image) => image.file === "cam1/IMG_0001.JPG");
     assert.equal(found?.detections[0]?.category, "1");
     assert.ok(Math.abs((found?.detections[0]?.conf ?? 0) - 0.9) < 0.01, "the painted confidence, give or take JPEG");
     assert.ok(zip.has("results.xlsx") && zip.has("README.txt"));
     assert.deepEqual((await readdir(dir, { recursive: true })).filter((name) => /trapline-(job|results|reports|workbook)-/.test(name)), [], "scratch folders removed");
-    assert.ok(lines.some((line) => line.includes(`Job ${id}: 5 images`)), lines.join("\n"));
+    assert.ok(lines.some((line) => line.includes(`Job ${id}: 5 images in 1 shard`)), lines.join("\n"));
 
     // A second delivery of the finished job is a no-op: no new attempt, the result untouched.
     const before = await aws.clients.s3.send(new HeadObjectCommand({ Bucket: aws.config.BUCKET, Key: resultKey(id) }));
@@ -299,7 +301,7 @@ test("the task is protected from scale-in while it holds a job, and released aft
 });
 
 test("the job's options reach the pipeline: a sorted view when asked for; a job of one folder gets paths relative to it", async () => {
-  const id = await queuedJob({ "cam1/IMG_0001.JPG": await photo({ left: 160, top: 120, width: 320, height: 240 }), "cam1/IMG_0002.JPG": await photo() }, true, { sortedView: true });
+  const id = await queuedJob({ "cam1/IMG_0001.JPG": await photo({ left: 160, top: 120, width: 320, height: 240 }), "cam1/IMG_0002.JPG": await photo() }, true, { sortedView: true, images: "all" });
   const { worker: running } = worker();
   const loop = running.start();
   try {
@@ -350,7 +352,7 @@ test("issue 9's 32-byte HEIF and other damaged HEIF and TIFF files do not freeze
 test("a job's zips together unpack to no more than MAX_TOTAL_BYTES; the entries past it are rows with the reason", async () => {
   const image = await photo();
   const three = (prefix: string) => zipBytes([1, 2, 3].map((n) => storedEntry(`${prefix}${n}.jpg`, image)));
-  const id = await queuedJob({ "a.zip": three("a"), "b.zip": three("b") });
+  const id = await queuedJob({ "a.zip": three("a"), "b.zip": three("b") }, true, { images: "all" });
   const { worker: running } = worker({ config: { ...aws.config, MAX_TOTAL_BYTES: image.length * 4 } });
   const loop = running.start();
   try {
@@ -365,7 +367,7 @@ test("a job's zips together unpack to no more than MAX_TOTAL_BYTES; the entries 
 });
 
 test("every uploaded file is accounted for: a photo in a dot-folder is processed, an empty zip gets a row", async () => {
-  const id = await queuedJob({ "cam/.also_hidden.jpg": await photo(), "cam/IMG_0001.JPG": await photo(), "empty.zip": zipBytes([]) });
+  const id = await queuedJob({ "cam/.also_hidden.jpg": await photo(), "cam/IMG_0001.JPG": await photo(), "empty.zip": zipBytes([]) }, true, { images: "all" });
   const { worker: running } = worker();
   const loop = running.start();
   try {

@@ -63,3 +63,11 @@ test("the countdown never claims seconds before the job has done a photo", () =>
   assert.equal(etaWords(3, true), "A few seconds left");
   assert.equal(etaWords(0, true), "Almost done…");
 });
+
+test("a job in parts says how many are done and running, and on how many workers; one part says nothing more", () => {
+  const running = (shards?: JobView["shards"]): JobView => done(null, { status: "processing", progress: { processed: 4_000, total: 10_000 }, ...(shards ? { shards } : {}) });
+  assert.equal(countWords(running({ count: 5, done: 2, running: 3, queued: 0, workers: 2 })), "4,000 of 10,000 files · 2 of 5 parts done, 3 running on 2 workers");
+  assert.equal(countWords(running({ count: 5, done: 4, running: 0, queued: 1, workers: 0 })), "4,000 of 10,000 files · 4 of 5 parts done");
+  assert.equal(countWords(running({ count: 1, done: 0, running: 1, queued: 0, workers: 1 })), "4,000 of 10,000 files");
+  assert.equal(countWords(running()), "4,000 of 10,000 files");
+});

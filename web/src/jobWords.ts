@@ -83,8 +83,16 @@ export function countWords(job: JobView): string {
   }
   const processed = job.progress?.processed ?? 0;
   const total = job.progress?.total ?? 0;
-  if (total > 0) return `${processed.toLocaleString("en")} of ${plural(total, "file")}`;
+  if (total > 0) return `${processed.toLocaleString("en")} of ${plural(total, "file")}${shardWords(job)}`;
   return job.status === "queued" ? "Waiting to start" : "";
+}
+
+/** A job split into parts (shards) says how they stand: " · 2 of 6 parts done, 3 running on 2 workers". */
+export function shardWords(job: JobView): string {
+  const shards = job.shards;
+  if (!shards || shards.count <= 1 || job.status !== "processing") return "";
+  const running = shards.running > 0 ? `, ${shards.running.toLocaleString("en")} running on ${plural(shards.workers, "worker")}` : "";
+  return ` · ${shards.done.toLocaleString("en")} of ${shards.count.toLocaleString("en")} parts done${running}`;
 }
 
 function queueSentence(position: number | null | undefined): string {

@@ -88,7 +88,7 @@ export async function openShardInputs(s3: S3Client, shard: ShardFiles, options: 
       if (onDisk) await rm(zipFile, { force: true });
       return [{ kind: "rejected", path: file.path, reason: kind.reason }];
     }
-    if (kind.kind === "image") return [{ kind: "image", source: { path: file.path, size: bytes.length, read: async () => bytes } }];
+    if (kind.kind === "image") return [{ kind: "image", source: { path: file.path, size: bytes.length, read: () => Promise.resolve(bytes) } }];
     // A zip read whole (one not named .zip, or one whose central directory could not be counted):
     // on disk while its entries are read, so only one entry at a time is in memory.
     if (!onDisk) await writeFile(zipFile, bytes);
