@@ -105,15 +105,22 @@ export interface JobRecord {
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 /**
- * The messages on the queue (DESIGN.md "Jobs of any size"), never image data:
- * - `{ jobId }` (what submit sends): plan the job into shards and send one message per shard;
- * - `{ jobId, shard }`: process shard `index` of `count`;
- * - `{ jobId, merge }`: every shard is in; write the reports and the result package.
+ * The messages on the queue (DESIGN.md "Jobs of any size"), never image data. On the wire they
+ * are `{"jobId"}` (what submit sends: plan the job into shards and send one message per shard),
+ * `{"jobId","shard":{"index","count"}}` (process that shard) and `{"jobId","merge":true}` (every
+ * shard is in: write the reports and the package); in code `step` tells them apart.
  */
 export type JobMessage =
   | { jobId: string; step: "plan" }
   | { jobId: string; step: "shard"; shard: { index: number; count: number } }
-  | { jobId: string; step: "merge"; shards: number };
+  | { jobId: string; step: "merge" };
+
+/** A message's body as DESIGN.md writes it (queue.ts parseJobMessage reads it back). */
+export function jobMessageBody(message: JobMessage): string {
+  if (message.step === "shard") return JSON.stringify({ jobId: message.jobId, shard: message.shard });
+  if (message.step === "merge") return JSON.stringify({ jobId: message.jobId, merge: true });
+  return JSON.stringify({ jobId: message.jobId });
+}
 
 /** A job's default shard size: the MegaDetector batch API's; SHARD_IMAGES in core/config.ts overrides it. */
 export const DEFAULT_SHARD_IMAGES = 2_000;

@@ -50,7 +50,7 @@ export const redisKeys = {
   email: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:email`,
   /**
    * Hash: the job's shards as they run (core/shardLedger.ts): "count", "done:<i>" (1 once the
-   * shard's records are in S3), "running:<i>" (the worker on it), "progress:<i>" (photos done).
+   * shard's records are in S3), "running:<i>" (the worker on it), "progress:<i>" (photos done), "failed:<i>" (given up).
    */
   shards: (jobId: string) => `${REDIS_PREFIX}job:{${jobId}}:shards`,
   /** Hash: the job's multipart uploads now open, S3 upload id → file name. */

@@ -1,6 +1,6 @@
 // Where a job's shards stand, in one Redis hash on the job's slot (redisKeys.shards): how many
 // there are, which are done, which worker runs which, and photos done per shard. The worker
-// writes it; the API reads it for the status. Fields are at most 3 per shard and a job has at
+// writes it; the API reads it for the status. Fields are at most 4 per shard and a job has at
 // most MAX_SHARDS (core/jobs.ts) shards, so reading the whole hash stays bounded.
 //
 // Fan-in (DESIGN.md "Jobs of any size"): markDone is atomic, counts a shard once however often
@@ -18,6 +18,8 @@ export interface ShardStanding {
   running: number;
   /** Distinct workers on the job now. */
   workers: number;
+  /** Shards given up after MAX_RECEIVES attempts: their photos are rows with the reason (counted in `done` too). */
+  failed: number;
   /** Photos done over all shards. */
   processed: number;
 }
@@ -70,6 +72,14 @@ export class ShardLedger {
     return { allDone: count > 0 && done >= count, done, count };
   }
 
+  /** A shard given up for good (the failure policy); counted once. */
+  async markFailed(jobId: string, index: number): Promise<void> {
+    const key = redisKeys.shards(jobId);
+    await storeCall(async () => {
+      if ((await this.#redis.hsetnx(key, `failed:${index}`, "1")) === 1) await this.#redis.hincrby(key, "failedCount", 1);
+    });
+  }
+
   /** Null before the job was planned. */
   async standing(jobId: string): Promise<ShardStanding | null> {
     const fields = await storeCall(() => this.#redis.hgetall(redisKeys.shards(jobId)));
@@ -85,6 +95,6 @@ export class ShardLedger {
         processed += Number(value) || 0;
       }
     }
-    return { count: Number(fields.count), done: Number(fields.doneCount ?? 0), running, workers: workers.size, processed };
+    return { count: Number(fields.count), done: Number(fields.doneCount ?? 0), running, workers: workers.size, processed, failed: Number(fields.failedCount ?? 0) };
   }
 }

@@ -17,7 +17,7 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { AwsClients } from "../core/aws.ts";
 import type { Config } from "../core/config.ts";
-import type { JobMessage } from "../core/jobs.ts";
+import { jobMessageBody } from "../core/jobs.ts";
 import { QUEUE_PAGE_MAX, type JobStore } from "../core/jobStore.ts";
 import { inputPrefix } from "../core/keys.ts";
 import { parseJobMessage } from "../gpu-worker/worker/queue.ts";
@@ -80,7 +80,7 @@ export async function recoverAfterRestart(options: RecoveryOptions): Promise<Rec
         removed++;
       } else if (withMessage && !withMessage.has(id)) {
         if (await hasUploads(clients, config.BUCKET, id)) {
-          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ jobId: id, step: "plan" } satisfies JobMessage) }));
+          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: jobMessageBody({ jobId: id, step: "plan" }) }));
           await store.compareAndSetMessageState(id, ["sending", "unsent", "sent"], "sent");
           report.resent++;
         } else {

@@ -112,7 +112,7 @@ export async function viewOf(deps: AppDeps, job: JobRecord, options: ViewOptions
     ]);
     view.queuePosition = standing?.position ?? null;
     if (shards) {
-      view.shards = { count: shards.count, done: shards.done, running: shards.running, queued: Math.max(0, shards.count - shards.done - shards.running), workers: shards.workers };
+      view.shards = { count: shards.count, done: shards.done, running: shards.running, queued: Math.max(0, shards.count - shards.done - shards.running), failed: shards.failed, workers: shards.workers };
     }
     view.etaSeconds = estimateSeconds(job, { typicalRate: rate, imagesAhead: standing?.imagesAhead ?? 0, now: Date.now() });
   }

@@ -177,9 +177,10 @@ export interface JobView {
   error: string | null;
   /**
    * While the job runs as shards (DESIGN.md "Jobs of any size"): how many, done, running (a
-   * worker holds them), queued, and the workers on the job now. Absent before it is planned.
+   * worker holds them), queued, failed (given up: their photos are rows with the reason; counted
+   * in done too), and the workers on the job now. Absent before it is planned.
    */
-  shards?: { count: number; done: number; running: number; queued: number; workers: number };
+  shards?: { count: number; done: number; running: number; queued: number; failed: number; workers: number };
   /** `images`: files looked at, photos and not; `failed`: those that could not be read (results.xlsx says why). */
   result: { images: number; failed: number; bytes: number } | null;
   /**

@@ -1,6 +1,7 @@
 // What varies between deployments, read from CDK context (`-c key=value` on the command line,
 // or "context" in infra/cdk.json) and checked once, with messages that say what to pass instead.
 import { emailProblem } from "../core/email.ts";
+import { DEFAULT_SHARD_IMAGES } from "../core/jobs.ts";
 
 /** GPU families the image is built for: CUDA 12 on NVIDIA T4 (g4dn), A10G (g5) and L4 (g6). */
 const GPU_INSTANCE_TYPE = /^(g4dn|g5|g6)\.[0-9]*xlarge$/;
@@ -19,6 +20,8 @@ export interface DeploySettings {
   retentionDays: number;
   /** Most GPU workers running at once (one queue message, a shard or a merge, each). */
   maxWorkers: number;
+  /** Photos per shard: a job is split into shards of about this many, one GPU worker each at a time. */
+  shardImages: number;
   /** Model id from models/manifest.json baked into the worker image. */
   model: string;
   /** Where alarm notifications go; none when unset. */
@@ -36,6 +39,7 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   spot: false,
   retentionDays: DEFAULT_RETENTION_DAYS,
   maxWorkers: 2,
+  shardImages: DEFAULT_SHARD_IMAGES,
   model: "md_v5a.0.0",
   alarmEmail: undefined,
   senderEmail: undefined,
@@ -84,6 +88,11 @@ export function readSettings(context: ContextReader, defaultRegion?: string): De
     problems.push(`maxWorkers: "${text(context("maxWorkers"))}" must be a whole number from 1 to 20`);
   }
 
+  const shardImages = Number(text(context("shardImages")) ?? DEFAULT_SETTINGS.shardImages);
+  if (!Number.isInteger(shardImages) || shardImages < 1 || shardImages > 100_000) {
+    problems.push(`shardImages: "${text(context("shardImages"))}" must be a whole number of photos from 1 to 100,000`);
+  }
+
   const model = text(context("model")) ?? DEFAULT_SETTINGS.model;
   if (!/^[A-Za-z0-9._-]+$/.test(model)) problems.push(`model: "${model}" must be a model id from models/manifest.json`);
 
@@ -97,5 +106,5 @@ export function readSettings(context: ContextReader, defaultRegion?: string): De
   if (problems.length > 0) {
     throw new SettingsError(`Invalid deploy settings (pass them as -c key=value):\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
-  return { region, instanceType, spot: spotText === "true", retentionDays, maxWorkers, model, alarmEmail, senderEmail };
+  return { region, instanceType, spot: spotText === "true", retentionDays, maxWorkers, shardImages, model, alarmEmail, senderEmail };
 }

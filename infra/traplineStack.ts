@@ -248,6 +248,7 @@ export class TraplineStack extends Stack {
         ...shared,
         MODEL: settings.model,
         PROVIDER: "cuda",
+        SHARD_IMAGES: String(settings.shardImages),
         // Job emails link to the job's page on the site, which signs a fresh download each time.
         PUBLIC_SITE_URL: this.site.url,
         ...(settings.senderEmail ? { SENDER_EMAIL: settings.senderEmail } : {}),
@@ -260,6 +261,13 @@ export class TraplineStack extends Stack {
       new iam.PolicyStatement({
         actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
         resources: [this.bucket.arnForObjects(`${S3_JOBS_PREFIX}*/output/*`)],
+      }),
+    );
+    // Shards write their records and photos under shards/, and the merge removes them once the package is in.
+    workerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+        resources: [this.bucket.arnForObjects(`${S3_JOBS_PREFIX}*/shards/*`)],
       }),
     );
     workerRole.addToPrincipalPolicy(listJobsOnly(this.bucket));

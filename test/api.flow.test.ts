@@ -124,7 +124,7 @@ describe("API: create, upload, submit, status, download", () => {
     assert.equal(again.json.status, "queued");
     assert.equal(await api.aws.queueDepth(), 1);
     const [message] = await api.aws.peekMessages();
-    assert.deepEqual(JSON.parse(message!.Body!), { jobId, step: "plan" });
+    assert.deepEqual(JSON.parse(message!.Body!), { jobId });
     assert.equal(await api.store.getMessageState(jobId), "sent");
 
     // Submit kept each object's ETag (a multipart one too), and the worker reads them by it.

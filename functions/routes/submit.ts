@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { NotUploadingError } from "../../core/filePlan.ts";
-import type { JobMessage, JobRecord } from "../../core/jobs.ts";
+import { jobMessageBody, type JobMessage, type JobRecord } from "../../core/jobs.ts";
 import { inputPrefix } from "../../core/keys.ts";
 import { ApiError } from "../errors.ts";
 import { idleUploads, jobExpired } from "../idleUploads.ts";
@@ -85,7 +85,7 @@ export function submitRoutes(deps: AppDeps): Hono {
   async function sendMessage(jobId: string): Promise<void> {
     const message: JobMessage = { jobId, step: "plan" };
     try {
-      await aws.sqs.send(new SendMessageCommand({ QueueUrl: await aws.queueUrl(), MessageBody: JSON.stringify(message) }));
+      await aws.sqs.send(new SendMessageCommand({ QueueUrl: await aws.queueUrl(), MessageBody: jobMessageBody(message) }));
     } catch (error) {
       await store.compareAndSetMessageState(jobId, ["sending"], "unsent");
       throw error;

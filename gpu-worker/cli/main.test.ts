@@ -41,7 +41,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test("--help explains the command and its options", () => {
   const { code, stdout } = trapline("process", "--help");
   assert.equal(code, 0);
-  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--sorted", "--event-gap", "--utc-offset", "--location"]) {
+  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--images", "--sorted", "--event-gap", "--utc-offset", "--location"]) {
     assert.match(stdout, new RegExp(option));
   }
 });
@@ -75,7 +75,7 @@ test("runs that cannot complete exit non-zero with a message that says what to d
 
 test("--sorted adds sorted/<category>/ copies", async () => {
   const out = join(dir, "sorted.zip");
-  const { code, stderr } = trapline("process", join(dir, "photos"), "--out", out, "--model", model, "--provider", "cpu", "--sorted", "--event-gap", "30", "--utc-offset", "+02:00", "--no-progress");
+  const { code, stderr } = trapline("process", join(dir, "photos"), "--out", out, "--model", model, "--provider", "cpu", "--sorted", "--images", "all", "--event-gap", "30", "--utc-offset", "+02:00", "--no-progress");
   assert.equal(code, 0, stderr);
   const entries = await readZip(out);
   assert.ok(entries.has("sorted/animal/animal.jpg") && entries.has("sorted/empty/empty.jpg"), [...entries.keys()].join(", "));
@@ -131,7 +131,8 @@ async function writeFolder(folder: string, files: Record<string, Buffer>): Promi
 }
 
 function processInto(out: string, ...inputs: string[]) {
-  const result = trapline("process", ...inputs, "--out", out, "--model", model, "--provider", "cpu", "--no-progress");
+  // Every photo back (--images all), so the paths rules can be read off the zip's entries.
+  const result = trapline("process", ...inputs, "--out", out, "--model", model, "--provider", "cpu", "--no-progress", "--images", "all");
   assert.equal(result.code, 0, result.stderr);
 }
 
@@ -174,7 +175,7 @@ test("photos named like the zip's own files (README.txt, sorted/) all come back,
   const [one, two] = Object.values(await cardPhotos());
   const folder = await writeFolder(join(dir, "clashes"), { "README.txt": one!, "README (2).txt": two!, "sorted/x.jpg": one!, "sorted (2)/x.jpg": two! });
   const out = join(dir, "clashes.zip");
-  const result = trapline("process", folder, "--out", out, "--model", model, "--provider", "cpu", "--no-progress", "--sorted");
+  const result = trapline("process", folder, "--out", out, "--model", model, "--provider", "cpu", "--no-progress", "--sorted", "--images", "all");
   assert.equal(result.code, 0, result.stderr);
   const entries = await readZip(out);
   const expected = ["README (2).txt", "README (3).txt", "sorted (2)/x.jpg", "sorted (2)/x (2).jpg"];

@@ -7,7 +7,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { JOB_ID_PATTERN, MAX_SHARDS, type JobMessage } from "../../core/jobs.ts";
+import { JOB_ID_PATTERN, jobMessageBody, MAX_SHARDS, type JobMessage } from "../../core/jobs.ts";
 
 /** SQS's longest long poll: fewest empty receives, and a message starts at most this late. */
 export const LONG_POLL_SECONDS = 20;
@@ -84,7 +84,7 @@ export class JobQueue {
     for (let from = 0; from < messages.length; from += SEND_BATCH) {
       const batch = messages.slice(from, from + SEND_BATCH);
       const reply = await this.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((message, i) => ({ Id: String(i), MessageBody: JSON.stringify(message) })) }),
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((message, i) => ({ Id: String(i), MessageBody: jobMessageBody(message) })) }),
       );
       if (reply.Failed?.length) throw new Error(`the queue refused ${reply.Failed.length} message(s): ${reply.Failed[0]!.Message ?? reply.Failed[0]!.Code}`);
     }
@@ -129,18 +129,16 @@ export function parseJobMessage(body: string): JobMessage | undefined {
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null) return undefined;
-  const { jobId, shard, shards, step } = parsed as Record<string, unknown>;
+  const { jobId, shard, merge } = parsed as Record<string, unknown>;
   if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) return undefined;
-  const count = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_SHARDS;
-  // Submit sends `{ jobId }` alone: planning is the job's first step.
-  if (step === undefined || step === "plan") return { jobId, step: "plan" };
-  if (step === "shard") {
-    const { index, count: of } = (shard ?? {}) as Record<string, unknown>;
-    if (!count(of) || !Number.isInteger(index) || (index as number) < 0 || (index as number) >= of) return undefined;
-    return { jobId, step: "shard", shard: { index: index as number, count: of } };
+  if (shard !== undefined) {
+    const { index, count } = (shard ?? {}) as Record<string, unknown>;
+    const whole = (value: unknown): value is number => Number.isInteger(value);
+    if (!whole(count) || count < 1 || count > MAX_SHARDS || !whole(index) || index < 0 || index >= count || merge !== undefined) return undefined;
+    return { jobId, step: "shard", shard: { index, count } };
   }
-  if (step === "merge" && count(shards)) return { jobId, step: "merge", shards };
-  return undefined;
+  if (merge !== undefined) return merge === true ? { jobId, step: "merge" } : undefined;
+  return { jobId, step: "plan" };
 }
 
 /** What a job message says, for log lines. */

@@ -18,7 +18,8 @@ import { inputKey, resultKey } from "../../core/keys.ts";
 import { jobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
 import { photo } from "../../test/e2e/photos.ts";
-import { startLocalAws, type LocalAws } from "../../test/helpers/localAws.ts";
+import { createAwsClients } from "../../core/aws.ts";
+import { startLocalAws, TEST_CREDENTIALS, type LocalAws } from "../../test/helpers/localAws.ts";
 import { decodeQuotedPrintable, startMailCatcher, type MailCatcher } from "../../test/helpers/mailCatcher.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { testRedis, type TestRedis } from "../../test/helpers/redis.ts";
@@ -78,15 +79,30 @@ async function queuedJob(): Promise<string> {
   return id;
 }
 
-/** Runs one job on `workers` workers with shards of `shardImages`; returns its result zip and shard count. */
-async function runJob(shardImages: number, workers: number): Promise<{ id: string; zip: Map<string, Buffer>; shards: number }> {
+/**
+ * Runs one job on `workers` workers with shards of `shardImages`; returns its result zip and
+ * shard count. `failGet`: a photo whose GETs fail as an S3 outage would (a real client with one
+ * middleware added), so the shard holding it fails every attempt.
+ */
+async function runJob(shardImages: number, workers: number, failGet?: string): Promise<{ id: string; zip: Map<string, Buffer>; shards: number }> {
   const config = { ...aws.config, SHARD_IMAGES: shardImages, SMTP_URL: mail.url, SENDER_EMAIL: "trapline@example.org", PUBLIC_SITE_URL: "https://trapline.example.org" };
+  const s3 = failGet ? createAwsClients(aws.config, { credentials: TEST_CREDENTIALS }).s3 : aws.clients.s3;
+  if (failGet) {
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string };
+        if (context.commandName === "GetObjectCommand" && input.Key?.endsWith(failGet)) throw Object.assign(new Error("socket hang up (injected)"), { code: "ECONNRESET" });
+        return next(args);
+      },
+      { step: "initialize", name: "failOneGet" },
+    );
+  }
   const running = Array.from({ length: workers }, (_, i) =>
     new QueueWorker({
       config,
       store,
       queue: new JobQueue(aws.clients.sqs, aws.queueUrl),
-      s3: aws.clients.s3,
+      s3,
       model: { detector, fileName: "tiny.onnx" },
       scratchDir: join(dir, `worker-${i}`),
       retryDelaySeconds: () => 0,
@@ -148,4 +164,25 @@ test("60 photos as 1 shard on 1 worker and as 6 shards on 2 workers: the same pa
     assert.equal(emails.length, 1, `one email for job ${id}`);
     assert.deepEqual(emails[0]!.to, ["ranger@example.org"]);
   }
+});
+
+test("a shard that fails every time becomes rows with the reason; the job completes with every other photo and one email", async () => {
+  const failing = "card/DCIM/IMG_0007.JPG";
+  const { id, zip } = await runJob(10, 1, failing);
+  const done = (await store.get(id))!;
+  assert.equal(done.status, "done");
+  const standing = (await new ShardLedger(redis.redis, { retentionDays: 1 }).standing(id))!;
+  assert.equal(standing.failed, 1);
+  assert.equal(standing.done, standing.count);
+  // The given-up shard's files are rows saying why; every other photo was processed.
+  const rows = await imageRows(zip);
+  const header = rows[0]!.map(String);
+  const problem = header.findIndex((name) => /problem|error|reason/i.test(name));
+  assert.ok(problem >= 0, header.join(", "));
+  const givenUp = rows.slice(1).filter((row) => /failed every time/.test(String(row[problem] ?? "")));
+  assert.ok(givenUp.length >= 1 && givenUp.length <= 10, `one shard's files at most: ${givenUp.length}`);
+  assert.ok(givenUp.some((row) => String(row[0]).endsWith("IMG_0007.JPG")));
+  assert.equal(done.result?.images, 60, "every file accounted for, once");
+  await mail.settled();
+  assert.equal(mail.received.filter((message) => decodeQuotedPrintable(message.raw).includes(`/#/jobs/${id}`)).length, 1);
 });

@@ -336,7 +336,7 @@ export class QueueWorker {
       if (!(await this.#withStore(() => this.#ledger.isDone(job.id, index)))) waiting.push({ jobId: job.id, step: "shard", shard: { index, count: plan.count } });
     }
     // Every shard already in (a plan step delivered again after the last shard): on to the merge.
-    await this.#options.queue.sendAll(waiting.length > 0 ? waiting : [{ jobId: job.id, step: "merge", shards: plan.count }]);
+    await this.#options.queue.sendAll(waiting.length > 0 ? waiting : [{ jobId: job.id, step: "merge" }]);
     this.#log(`Job ${job.id}: ${plan.items} items in ${plan.count} shard${plan.count === 1 ? "" : "s"} (${waiting.length} to run).`);
     return { settle: "delete" };
   }
@@ -397,7 +397,7 @@ export class QueueWorker {
     const standing = await this.#withStore(() => this.#ledger.standing(jobId));
     const job = await this.#withStore(() => store.get(jobId));
     if (standing && job) await this.#withStore(() => store.setProgress(jobId, standing.processed, job.progress.total));
-    if (counted.allDone) await this.#options.queue.sendAll([{ jobId, step: "merge", shards: counted.count }]);
+    if (counted.allDone) await this.#options.queue.sendAll([{ jobId, step: "merge" }]);
     return { settle: "delete" };
   }
 
@@ -500,6 +500,7 @@ export class QueueWorker {
       const files = await this.#objects.files(message.jobId, index);
       const why = `was not processed: shard ${index + 1} of ${count}, which held it, failed every time. ${reason}`;
       await this.#objects.putRecords(message.jobId, index, failedRows(files, why));
+      await this.#withStore(() => this.#ledger.markFailed(message.jobId, index));
       this.#log(`Job ${message.jobId}: shard ${index + 1} of ${count} given up; its ${files.files.length} files are rows with the reason.`);
       await this.#shardIn(message.jobId, index, files.files.length);
       return;
@@ -621,7 +622,8 @@ function failedRows(shard: ShardFiles, reason: string): ImageResult[] {
   return shard.files.map((file) => ({
     path: file.entries ? `${file.path} (entries ${file.entries.from + 1}-${file.entries.to})` : file.path,
     status: "failed",
-    rejected: true,
+    // A range of a zip's entries is not one photo: a row in the workbook, not an image in detections.json.
+    ...(file.entries ? { rejected: true } : {}),
     error: reason,
     warnings: [],
     detections: [],

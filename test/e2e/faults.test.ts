@@ -10,7 +10,8 @@ import { once } from "node:events";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { outputPrefix } from "../../core/keys.ts";
+import { outputPrefix, shardPrefix } from "../../core/keys.ts";
+import { ShardLedger } from "../../core/shardLedger.ts";
 import { startEmulator } from "../../devstack/emulator.ts";
 import { longJob, photo } from "./photos.ts";
 import { api, downloadZip, startTestStack, submitJob, waitForStatus, type JobStatusView } from "./stack.ts";
@@ -28,7 +29,7 @@ after(async () => {
   await redis?.dispose();
 });
 
-test("a worker process killed mid-job (SIGKILL): the next one redoes the job, ending with one complete result", async () => {
+test("a worker process killed mid-shard (SIGKILL): the next one redoes that shard only, ending with one complete result", async () => {
   // Its own emulator here, to reach the dead worker's message (below).
   const emulator = await startEmulator();
   const stack = await startTestStack({ REDIS_URL: redis.url, AWS_ENDPOINT_URL: emulator.endpoint }, { worker: false });
@@ -52,6 +53,8 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
         MAX_RECEIVES: "3",
         VISIBILITY_SECONDS: "30",
         WORKER_GRACE_SECONDS: "0",
+        // 30 photos in 3 shards: the kill lands in one of them.
+        SHARD_IMAGES: "10",
         TMPDIR: stack.dir,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -73,11 +76,14 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
     });
     worker.child.kill("SIGKILL");
     await once(worker.child, "exit");
-    // A hard kill leaves the attempt's scratch behind: its own folder, holding the job's inputs.
+    const doneBeforeKill = (await new ShardLedger(stack.store.redis, { retentionDays: 1 }).standing(jobId))!;
+    assert.equal(doneBeforeKill.count, 3);
+    assert.ok(doneBeforeKill.done < 3, "killed before the last shard was in");
+    // A hard kill leaves the attempt's scratch behind: its own folder, holding the shard's records so far.
     const scratchParent = join(stack.dir, "trapline-worker");
     const deadFolder = (await readdir(scratchParent)).find((name) => name.startsWith(`${worker.child.pid}-`));
     assert.ok(deadFolder, `the killed worker's scratch folder is under ${scratchParent}`);
-    assert.ok((await readdir(join(scratchParent, deadFolder))).some((name) => name.startsWith("trapline-job-")));
+    assert.ok((await readdir(join(scratchParent, deadFolder))).some((name) => name.startsWith("trapline-records-") || name.startsWith("trapline-shard-")));
 
     // The message is still in flight under the dead worker's receipt. Rather than wait out the
     // 30 s visibility timeout, fast-forward it: what SQS does when the timeout ends.
@@ -90,13 +96,18 @@ test("a worker process killed mid-job (SIGKILL): the next one redoes the job, en
     const done = await waitForStatus(stack.url, jobId, "done", 60_000);
     assert.equal(done.result?.images, 30);
     const job = await stack.store.get(jobId);
-    assert.equal(job?.attempts, 2, worker.output());
+    assert.equal(job?.attempts, 1, "the job was planned once");
+    // The shards that were in before the kill were not run again: only the rest were.
+    const rerun = worker.output().match(/shard \d+ of 3 done/g) ?? [];
+    assert.equal(rerun.length, 3 - doneBeforeKill.done, worker.output());
     const zip = await downloadZip(done.downloadUrl!, stack.dir);
     // The uploads are one folder, cam/: paths in the results are relative to it.
     assert.equal([...zip.keys()].filter((name) => /^IMG_\d{4}\.JPG$/.test(name)).length, 30, "every image, once");
     assert.ok(zip.has("results.xlsx") && zip.has("detections.json") && zip.has("README.txt"));
     const objects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: outputPrefix(jobId) }));
     assert.equal(objects.KeyCount, 1, "one result object");
+    const shardObjects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: shardPrefix(jobId) }));
+    assert.equal(shardObjects.KeyCount ?? 0, 0, "the shards' objects are removed once the package is in");
     await until("the message to be deleted", async () => (await emulator.inspectQueue(stack.config.QUEUE_NAME))!.held.length === 0);
 
     worker.child.kill("SIGTERM");

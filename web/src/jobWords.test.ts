@@ -66,8 +66,8 @@ test("the countdown never claims seconds before the job has done a photo", () =>
 
 test("a job in parts says how many are done and running, and on how many workers; one part says nothing more", () => {
   const running = (shards?: JobView["shards"]): JobView => done(null, { status: "processing", progress: { processed: 4_000, total: 10_000 }, ...(shards ? { shards } : {}) });
-  assert.equal(countWords(running({ count: 5, done: 2, running: 3, queued: 0, workers: 2 })), "4,000 of 10,000 files · 2 of 5 parts done, 3 running on 2 workers");
-  assert.equal(countWords(running({ count: 5, done: 4, running: 0, queued: 1, workers: 0 })), "4,000 of 10,000 files · 4 of 5 parts done");
-  assert.equal(countWords(running({ count: 1, done: 0, running: 1, queued: 0, workers: 1 })), "4,000 of 10,000 files");
+  assert.equal(countWords(running({ count: 5, done: 2, running: 3, queued: 0, failed: 0, workers: 2 })), "4,000 of 10,000 files · 2 of 5 parts done, 3 running on 2 workers");
+  assert.equal(countWords(running({ count: 5, done: 4, running: 0, queued: 1, failed: 1, workers: 0 })), "4,000 of 10,000 files · 4 of 5 parts done (1 could not be processed)");
+  assert.equal(countWords(running({ count: 1, done: 0, running: 1, queued: 0, failed: 0, workers: 1 })), "4,000 of 10,000 files");
   assert.equal(countWords(running()), "4,000 of 10,000 files");
 });

@@ -92,7 +92,8 @@ export function shardWords(job: JobView): string {
   const shards = job.shards;
   if (!shards || shards.count <= 1 || job.status !== "processing") return "";
   const running = shards.running > 0 ? `, ${shards.running.toLocaleString("en")} running on ${plural(shards.workers, "worker")}` : "";
-  return ` · ${shards.done.toLocaleString("en")} of ${shards.count.toLocaleString("en")} parts done${running}`;
+  const failed = shards.failed > 0 ? ` (${shards.failed.toLocaleString("en")} could not be processed)` : "";
+  return ` · ${shards.done.toLocaleString("en")} of ${shards.count.toLocaleString("en")} parts done${failed}${running}`;
 }
 
 function queueSentence(position: number | null | undefined): string {
