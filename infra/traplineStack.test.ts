@@ -350,12 +350,14 @@ describe("Trapline stack (default settings)", () => {
     }
   });
 
-  it("lets the worker write only results (jobs/*/output/*)", () => {
+  it("lets the worker write only results (jobs/*/output/*) and shard objects (jobs/*/shards/*, which it also removes)", () => {
     const [, taskDefinition] = only(template, "AWS::ECS::TaskDefinition");
     const taskRole = (taskDefinition.Properties.TaskRoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
     const writes = statementsOfRole(template, taskRole).filter((s) => actionsOf(s).includes("s3:PutObject"));
-    assert.equal(writes.length, 1);
-    assert.deepEqual(resourcesOfStatement(writes[0]!), [{ "Fn::Join": ["", [{ "Fn::GetAtt": [idOf(stack, stack.bucket), "Arn"] }, "/jobs/*/output/*"]] }]);
+    const under = (suffix: string) => [{ "Fn::Join": ["", [{ "Fn::GetAtt": [idOf(stack, stack.bucket), "Arn"] }, suffix]] }];
+    assert.deepEqual(writes.map((s) => resourcesOfStatement(s)), [under("/jobs/*/output/*"), under("/jobs/*/shards/*")]);
+    const deletes = statementsOfRole(template, taskRole).filter((s) => actionsOf(s).includes("s3:DeleteObject"));
+    assert.deepEqual(deletes.map((s) => resourcesOfStatement(s)), [under("/jobs/*/shards/*")], "never inputs or results");
   });
 
   it("puts Valkey Serverless in isolated subnets, reachable only from the API and the workers", () => {

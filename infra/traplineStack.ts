@@ -307,6 +307,8 @@ export class TraplineStack extends Stack {
     acknowledge(this.worker.taskDefinition, {
       [jobsPrefix]: "The worker reads the uploads of whichever job it receives; job ids are not known in advance.",
       [`AwsSolutions-IAM5[Resource::${nagRef(this.bucket, "Arn")}/${S3_JOBS_PREFIX}*/output/*]`]: "The worker writes only results, under jobs/<id>/output/, for whichever job it receives.",
+      [`AwsSolutions-IAM5[Resource::${nagRef(this.bucket, "Arn")}/${S3_JOBS_PREFIX}*/shards/*]`]:
+        "The worker writes and removes a job's shard records and photos, under jobs/<id>/shards/, for whichever shard it receives.",
     });
     acknowledge(this.network, {
       "AwsSolutions-VPC7": "Nothing in the VPC accepts inbound traffic from outside; flow logs would bill per GB for little to act on. Enable them when investigating.",

@@ -251,17 +251,19 @@ describe("after submit", () => {
   });
 });
 
-describe("fresh links and resumed uploads (links valid for 1 s, through a gate that refuses expired ones)", () => {
+// Links live 3 s: X-Amz-Date is whole seconds, so a link signed late in a second has up to a
+// second less; 1 s links left a loaded CI machine no time to send two 5 MiB parts.
+describe("fresh links and resumed uploads (links valid for 3 s, through a gate that refuses expired ones)", () => {
   let api: ApiHarness;
   before(async () => {
-    api = await startApiHarness({ PRESIGN_SECONDS: "1", RATE_LIMIT_PER_HOUR: "1000" }, {}, { gate: true });
+    api = await startApiHarness({ PRESIGN_SECONDS: "3", RATE_LIMIT_PER_HOUR: "1000" }, {}, { gate: true });
   });
   after(async () => api.stop());
 
   test("a PUT link that expired is refused by storage; signed again by name, the upload finishes", async () => {
     const created = await api.call("POST", "/api/jobs", { email: EMAIL, files: [{ name: "late.jpg", size: 100, type: "image/jpeg" }] });
     const [plan] = created.json.uploads;
-    await sleep(2_100);
+    await sleep(4_100);
     const refused = await put(plan!, bytes(100, 3));
     assert.equal(refused.status, 403);
     assert.match(await refused.text(), /Request has expired/);
@@ -290,7 +292,7 @@ describe("fresh links and resumed uploads (links valid for 1 s, through a gate t
     const done = [await sendPart(multipart.parts[0]!.url, 1), await sendPart(multipart.parts[1]!.url, 2)];
     const base = `/api/jobs/${jobId}/uploads/${encodeURIComponent(multipart.uploadId)}`;
     assert.equal((await api.call("POST", `${base}/parts`, { parts: done })).status, 204);
-    await sleep(1_100); // its links expire meanwhile
+    await sleep(3_100); // its links expire meanwhile
 
     // The resumed run: the same upload, the parts it has, fresh links for the rest.
     const again = await api.call("POST", `/api/jobs/${jobId}/uploads/sign`, { names: ["card.zip"] });

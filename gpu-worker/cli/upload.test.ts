@@ -144,11 +144,13 @@ describe("trapline upload", () => {
   });
 });
 
-describe("trapline upload with links valid for 1 s", () => {
+// 3 s links: short enough that the CLI must sign again mid-upload, long enough for a loaded CI
+// machine (X-Amz-Date is whole seconds, so a link may have up to a second less than that).
+describe("trapline upload with links valid for 3 s", () => {
   let api: ApiHarness;
   let dir: string;
   before(async () => {
-    api = await startApiHarness({ PRESIGN_SECONDS: "1", RATE_LIMIT_PER_HOUR: "1000" }, {}, { gate: true });
+    api = await startApiHarness({ PRESIGN_SECONDS: "3", RATE_LIMIT_PER_HOUR: "1000" }, {}, { gate: true });
     dir = await mkdtemp(join(tmpdir(), "trapline-upload-expiry-"));
     for (let i = 0; i < 30; i++) await writeFile(join(dir, `IMG_${i}.JPG`), bytes(1000, i));
     await writeFile(join(dir, "big.jpg"), bytes(11 * MiB, 9));
