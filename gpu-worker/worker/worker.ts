@@ -21,7 +21,7 @@ import { StoreUnavailableError, type JobStore } from "../../core/jobStore.ts";
 import { resultKey } from "../../core/keys.ts";
 import { sendJobEmail, type JobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
-import { DEFAULT_RENDER_THRESHOLD, resolveInputLimits, type ImageResult, type InputItem, type OpenModel, type PipelineProgress } from "../pipeline/index.ts";
+import { DEFAULT_RENDER_THRESHOLD, resolveInputLimits, type InputLimits, type ImageResult, type InputItem, type OpenModel, type PipelineProgress } from "../pipeline/index.ts";
 import type { UnpackBudget } from "../pipeline/inputs/limits.ts";
 import { categoriesOf } from "../pipeline/run/processImages.ts";
 import { expandZip } from "../pipeline/inputs/collectInputs.ts";
@@ -126,6 +126,8 @@ export class QueueWorker {
   readonly #files: FilePlan;
   readonly #objects: ShardObjects;
   readonly #ledger: ShardLedger;
+  /** The input rules' limits: a job's zips together unpack to no more than one job may upload. */
+  readonly #limits: InputLimits;
   /** Names this worker in the shard ledger ("workers on the job" counts distinct ones). */
   readonly #workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 
@@ -135,6 +137,7 @@ export class QueueWorker {
     this.#files = new FilePlan(options.store.redis, { retentionDays: options.config.RETENTION_DAYS });
     this.#objects = new ShardObjects(options.s3, options.config.BUCKET);
     this.#ledger = new ShardLedger(options.store.redis, { retentionDays: options.config.RETENTION_DAYS });
+    this.#limits = resolveInputLimits({ maxJobUnpackedBytes: options.config.MAX_TOTAL_BYTES });
   }
 
   /** Starts taking jobs; resolves when the loop has ended after stop(). */
@@ -349,8 +352,7 @@ export class QueueWorker {
       const files = await this.#objects.files(job.id, shard.index);
       const inputs = await openShardInputs(s3, files, {
         bucket: config.BUCKET,
-        // The job's zips together unpack to no more than one job may upload.
-        limits: resolveInputLimits({ maxJobUnpackedBytes: config.MAX_TOTAL_BYTES }),
+        limits: this.#limits,
         scratchDir: this.#scratch!.dir,
         zipRange: (file, folder, budget) => this.#zipRange(file, folder, budget),
       });
@@ -474,8 +476,7 @@ export class QueueWorker {
 
   /** A range of an uploaded zip's entries, read in place with ranged GETs (never the whole zip). */
   #zipRange(file: ShardFile, folder: string, budget: UnpackBudget): AsyncIterable<InputItem> {
-    const limits = resolveInputLimits({ maxJobUnpackedBytes: this.#options.config.MAX_TOTAL_BYTES });
-    return expandZip(this.#zipSource(file), file.path, folder, limits, budget, file.entries);
+    return expandZip(this.#zipSource(file), file.path, folder, this.#limits, budget, file.entries);
   }
 
   #zipSource(file: { key: string; size: number; etag?: string; name: string }) {
