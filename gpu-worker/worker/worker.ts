@@ -1,8 +1,7 @@
-// The long-running consumer: takes one message at a time and does that step of a job
-// (DESIGN.md "Jobs of any size"): plan it into shards (shards/planShards.ts), run one shard
-// (shards/runShard.ts), or merge every shard into the package (shards/mergeJob.ts), then email
-// its owner. It only coordinates: the queue, the job store, the shard ledger, S3 and the pipeline
-// each do their own work.
+// The long-running consumer: takes one message at a time, hands it to that step of its job
+// (jobSteps.ts: plan, shard, merge; DESIGN.md "Jobs of any size") and settles it as the step
+// says. It holds the queue side only: polling, visibility heartbeats, scale-in protection,
+// retries and their reasons, shutdown, and the dead-letter sweep.
 //
 // At-least-once delivery is assumed throughout. A message is deleted only once its step's output
 // is in S3 (and, for the merge, the job is `done`); a worker that dies leaves the message to
