@@ -12,12 +12,14 @@ import exifr from "exifr";
 import sharp from "sharp";
 import { ascii, byte, exifApp1Segment, rational, short } from "../../../test/helpers/exifImages.ts";
 import { readZip } from "../../../test/helpers/readZip.ts";
-import { writeTinyDetector } from "../../../test/helpers/tinyModels.ts";
+import { LABELS, labelsFile } from "../../../test/helpers/speciesLabels.ts";
+import { writeTinyClassifier, writeTinyDetector } from "../../../test/helpers/tinyModels.ts";
+import { SpeciesClassifier } from "../classifier/classifier.ts";
 import { storedEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
 import { Detector } from "../detector/detector.ts";
 import { validateCamtrapPackage } from "../../../test/helpers/camtrapDp/validatePackage.ts";
 import { collectInputs } from "../inputs/collectInputs.ts";
-import type { InputItem } from "../types.ts";
+import type { ImageResult, InputItem, RunInfo } from "../types.ts";
 import { ZIP_OWN_NAMES } from "../zipLayout.ts";
 import { runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
 
@@ -27,6 +29,8 @@ let summary: PipelineSummary;
 let zip: Map<string, Buffer>;
 const progress: PipelineProgress[] = [];
 const inputs = new Map<string, Buffer>();
+/** The species runs' zips, by classifier layout, for the output tests after them. */
+const speciesZips = new Map<string, { zip: Map<string, Buffer>; run: RunInfo; dir: string }>();
 
 /** A 640x480 grey JPEG, optionally with a target the tiny model finds, and optional EXIF. */
 async function photo(options: { target?: { left: number; top: number; width: number; height: number }; exif?: Buffer } = {}) {
@@ -241,3 +245,71 @@ test("by default the zip carries boxed copies of the photos with a detection onl
   assert.deepEqual([...none.zip.keys()].sort(), reports);
   assert.match(none.zip.get("README.txt")!.toString("utf8"), /reports only/);
 });
+
+/**
+ * A 640x480 PNG with two "animals" the split-halves tiny detector finds one each: on the left a
+ * solid target (red, B 230: confidence 0.9), on the right a target-coloured frame around a blue
+ * body. The tiny classifier names a crop by its mean colour: red on the left, blue on the right.
+ */
+async function twoAnimals(exif?: Buffer): Promise<Buffer> {
+  const solid = (width: number, height: number, background: { r: number; g: number; b: number }) =>
+    sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+  const target = { r: 255, g: 0, b: 230 };
+  const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 60, g: 60, b: 60 } } })
+    .composite([
+      { input: await solid(160, 200, target), left: 60, top: 140 },
+      { input: await solid(180, 200, target), left: 400, top: 140 },
+      { input: await solid(148, 168, { r: 0, g: 0, b: 255 }), left: 416, top: 156 },
+    ])
+    .jpeg({ quality: 100, chromaSubsampling: "4:4:4" })
+    .toBuffer();
+  return exif ? Buffer.concat([png.subarray(0, 2), exif, png.subarray(2)]) : png;
+}
+
+for (const layout of ["nchw", "nhwc"] as const) {
+  test(`with a classifier (${layout.toUpperCase()}), each animal box of a photo gets its own species`, async () => {
+    const speciesDir = await mkdtemp(join(dir, `species-${layout}-`));
+    const labels = [LABELS.leopard, LABELS.zebra, LABELS.wildebeest];
+    const modelPath = join(speciesDir, "tiny-classifier.onnx");
+    await writeTinyClassifier(modelPath, { layout, inputSize: 32 });
+    await writeFile(join(speciesDir, "tiny-classifier.labels.txt"), labelsFile(labels));
+    const detectorPath = join(speciesDir, "two.onnx");
+    await writeTinyDetector(detectorPath, { layout: "yolov5", inputSize: 320, dynamicSpatial: true, stride: 32, splitHalves: true });
+    const twoDetector = await Detector.open({ modelPath: detectorPath, provider: "cpu", batchSize: 2 });
+    const classifier = await SpeciesClassifier.open({ modelPath, provider: "cpu" });
+    try {
+      const items: InputItem[] = [
+        ["gps/two.jpg", await twoAnimals(cameraExif)],
+        ["nogps/two.jpg", await twoAnimals()],
+        ["nogps/blank.jpg", await photo()],
+      ].map(([path, bytes]) => ({ kind: "image", source: { path: path as string, size: (bytes as Buffer).length, read: () => Promise.resolve(bytes as Buffer) } }));
+      const results = new Map<string, ImageResult>();
+      const out = createWriteStream(join(speciesDir, "results.zip"));
+      const run = await runPipeline(items, out, {
+        detector: twoDetector,
+        detectorName: "two.onnx",
+        classifier,
+        images: "none",
+        onResult: (result) => results.set(result.path, result),
+      });
+      await finished(out);
+      speciesZips.set(layout, { zip: await readZip(join(speciesDir, "results.zip")), run: run.run, dir: speciesDir });
+
+      for (const path of ["gps/two.jpg", "nogps/two.jpg"]) {
+        const boxes = [...results.get(path)!.detections].sort((a, b) => a.bbox[0] - b.bbox[0]);
+        assert.equal(boxes.length, 2, `${path}: two boxes`);
+        assert.deepEqual(boxes.map((d) => d.species?.label), [LABELS.leopard, LABELS.wildebeest], path);
+        assert.deepEqual(boxes.map((d) => d.species?.source), ["classifier", "classifier"]);
+        assert.deepEqual(boxes.map((d) => d.classifications?.[0]?.[0]), ["0", "2"]);
+      }
+      // The GPS (2°20' S, 61°30' W) is in Brazil; the other photo has no position, so no geofence.
+      assert.deepEqual(results.get("gps/two.jpg")!.speciesLocation, { source: "gps", country: "BRA" });
+      assert.deepEqual(results.get("nogps/two.jpg")!.speciesLocation, { source: "none" });
+      assert.equal(run.run.classifier?.model, "tiny-classifier.onnx");
+      assert.equal(run.run.classifier?.inputLayout, layout);
+    } finally {
+      await classifier.close();
+      await twoDetector.close();
+    }
+  });
+}
