@@ -276,12 +276,15 @@ for (const layout of ["nchw", "nhwc"] as const) {
     const detectorPath = join(speciesDir, "two.onnx");
     await writeTinyDetector(detectorPath, { layout: "yolov5", inputSize: 320, dynamicSpatial: true, stride: 32, splitHalves: true });
     const twoDetector = await Detector.open({ modelPath: detectorPath, provider: "cpu", batchSize: 2 });
-    const classifier = await SpeciesClassifier.open({ modelPath, provider: "cpu" });
+    const opened = await SpeciesClassifier.open({ modelPath, provider: "cpu" });
+    // NHWC runs as the queue worker does: the model opened once, the job's country set on it.
+    const classifier = layout === "nhwc" ? opened.forJob({ location: { country: "ken" } }) : opened;
+    const dated = (time: string) => exifApp1Segment({ exif: { 0x9003: ascii(`2023:07:14 ${time}`) } });
     try {
       const items: InputItem[] = [
         ["gps/two.jpg", await twoAnimals(cameraExif)],
-        ["nogps/two.jpg", await twoAnimals()],
-        ["nogps/blank.jpg", await photo()],
+        ["nogps/two.jpg", await twoAnimals(dated("06:00:00"))],
+        ["nogps/blank.jpg", await photo({ exif: dated("06:00:20") })],
       ].map(([path, bytes]) => ({ kind: "image", source: { path: path as string, size: (bytes as Buffer).length, read: () => Promise.resolve(bytes as Buffer) } }));
       const results = new Map<string, ImageResult>();
       const out = createWriteStream(join(speciesDir, "results.zip"));
@@ -290,6 +293,8 @@ for (const layout of ["nchw", "nhwc"] as const) {
         detectorName: "two.onnx",
         classifier,
         images: "none",
+        // Coordinates for the camera without GPS: a deployment must have some to validate.
+        camtrapDp: { location: { latitude: -1.3, longitude: 36.8 } },
         onResult: (result) => results.set(result.path, result),
       });
       await finished(out);
@@ -302,14 +307,112 @@ for (const layout of ["nchw", "nhwc"] as const) {
         assert.deepEqual(boxes.map((d) => d.species?.source), ["classifier", "classifier"]);
         assert.deepEqual(boxes.map((d) => d.classifications?.[0]?.[0]), ["0", "2"]);
       }
-      // The GPS (2°20' S, 61°30' W) is in Brazil; the other photo has no position, so no geofence.
-      assert.deepEqual(results.get("gps/two.jpg")!.speciesLocation, { source: "gps", country: "BRA" });
-      assert.deepEqual(results.get("nogps/two.jpg")!.speciesLocation, { source: "none" });
+      if (layout === "nhwc") {
+        // The job's country wins over any GPS.
+        assert.deepEqual(results.get("gps/two.jpg")!.speciesLocation, { source: "option", country: "KEN" });
+        assert.deepEqual(results.get("nogps/two.jpg")!.speciesLocation, { source: "option", country: "KEN" });
+        assert.equal(run.run.classifier?.country, "KEN");
+      } else {
+        // The GPS (2°20' S, 61°30' W) is in Brazil; the other photo has no position, so no geofence.
+        assert.deepEqual(results.get("gps/two.jpg")!.speciesLocation, { source: "gps", country: "BRA" });
+        assert.deepEqual(results.get("nogps/two.jpg")!.speciesLocation, { source: "none" });
+        assert.equal(run.run.classifier?.country, undefined);
+      }
       assert.equal(run.run.classifier?.model, "tiny-classifier.onnx");
       assert.equal(run.run.classifier?.inputLayout, layout);
     } finally {
       await classifier.close();
+      await opened.close();
       await twoDetector.close();
     }
   });
 }
+
+/** detections.json of a species run, as MD's validator reads it. */
+interface SpeciesBatchFile {
+  images: { file: string; detections: { category: string; conf: number; bbox: number[]; classifications?: [string, number][] }[] | null }[];
+  classification_categories: Record<string, string>;
+  classification_category_descriptions: Record<string, string>;
+  info: { classifier: string; classifier_metadata: Record<string, unknown> };
+}
+
+for (const layout of ["nchw", "nhwc"] as const) {
+  test(`with a classifier (${layout.toUpperCase()}), species reach detections.json, the workbook, Camtrap DP and README.txt`, async () => {
+    const species = speciesZips.get(layout);
+    assert.ok(species, "the species run before this test wrote its zip");
+    const { zip: speciesZip, dir: speciesDir } = species;
+    const rawJson = speciesZip.get("detections.json")!.toString("utf8");
+    const json = JSON.parse(rawJson) as SpeciesBatchFile;
+    // MD's format rules: string ids, float confidences, at most 5, most likely first, every id known.
+    assert.equal(json.info.classifier, "tiny-classifier.onnx");
+    assert.equal(json.info.classifier_metadata.input_layout, layout);
+    assert.equal(json.info.classifier_metadata.country, layout === "nhwc" ? "KEN" : null);
+    assert.deepEqual(json.classification_category_descriptions, { "0": LABELS.leopard, "1": LABELS.zebra, "2": LABELS.wildebeest });
+    assert.deepEqual(json.classification_categories, { "0": "leopard", "1": "plains zebra", "2": "common wildebeest" });
+    const boxes = json.images.flatMap((image) => image.detections ?? []);
+    assert.equal(boxes.length, 4);
+    for (const box of boxes) {
+      const list = box.classifications!;
+      assert.ok(list.length >= 1 && list.length <= 5);
+      for (const [id, conf] of list) {
+        assert.equal(typeof id, "string");
+        assert.ok(id in json.classification_categories);
+        assert.ok(conf >= 0 && conf <= 1);
+      }
+      assert.deepEqual([...list].sort((a, b) => b[1] - a[1]), list, "descending");
+    }
+    assert.match(rawJson, /"classifications":\[\["0",0\.\d+\]/, "confidences written as floats");
+    const named = (path: string) =>
+      json.images.find((image) => image.file === path)!.detections!.sort((a, b) => a.bbox[0]! - b.bbox[0]!).map((d) => json.classification_categories[d.classifications![0]![0]]);
+    assert.deepEqual(named("gps/two.jpg"), ["leopard", "common wildebeest"]);
+
+    // The workbook: species per box, per image, per event (MaxN) and a summary.
+    const xlsxPath = join(speciesDir, "results.xlsx");
+    await writeFile(xlsxPath, speciesZip.get("results.xlsx")!);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(xlsxPath);
+    const rowsOf = (name: string) => {
+      const sheet = workbook.getWorksheet(name)!;
+      const header = Array.from(sheet.getRow(1).values as unknown[], String);
+      const rows: Record<string, unknown>[] = [];
+      sheet.eachRow((row, n) => {
+        if (n > 1) rows.push(Object.fromEntries(header.map((h, i) => [h, (row.values as unknown[])[i]])));
+      });
+      return rows;
+    };
+    const detectionRows = rowsOf("Detections").filter((row) => row.path === "gps/two.jpg").sort((a, b) => Number(a.x_min) - Number(b.x_min));
+    assert.deepEqual(detectionRows.map((row) => [row.species, row["scientific name"], row["species source"]]), [
+      ["leopard", "Panthera pardus", "classifier"],
+      ["common wildebeest", "Connochaetes taurinus", "classifier"],
+    ]);
+    assert.ok(Number(detectionRows[0]!["species confidence"]) > 0.8);
+    const imageRow = rowsOf("Images").find((row) => row.path === "gps/two.jpg")!;
+    assert.match(String(imageRow["species (boxes)"]), /leopard \(1\)/);
+    assert.match(String(imageRow["species (boxes)"]), /common wildebeest \(1\)/);
+    const events = rowsOf("Events");
+    const burst = events.find((row) => row.images === 2)!;
+    assert.match(String(burst["species (MaxN)"]), /leopard \(1\).*common wildebeest \(1\)|common wildebeest \(1\).*leopard \(1\)/);
+    const summary: unknown[][] = [];
+    workbook.getWorksheet("Summary")!.eachRow((row) => summary.push((row.values as unknown[]).slice(1)));
+    const leopard = summary.find((row) => row[0] === "leopard")!;
+    assert.deepEqual(leopard, ["leopard", "Panthera pardus", 2, 2, 2, 1], "boxes, images, events, MaxN");
+
+    // Camtrap DP: scientific names on media and event observations, still valid against the schemas.
+    const packageDir = join(speciesDir, "camtrap-dp");
+    await mkdir(packageDir);
+    for (const [name, bytes] of speciesZip) if (name.startsWith("camtrap-dp/")) await writeFile(join(speciesDir, name), bytes);
+    assert.deepEqual(await validateCamtrapPackage(packageDir), []);
+    const observations = speciesZip.get("camtrap-dp/observations.csv")!.toString("utf8");
+    assert.match(observations, /,media,animal,,Panthera pardus,1,.*,machine,/);
+    assert.match(observations, /,event,animal,,Connochaetes taurinus,1,.*,machine,/);
+    const descriptor = JSON.parse(speciesZip.get("camtrap-dp/datapackage.json")!.toString("utf8")) as { taxonomic: { scientificName: string; taxonRank: string }[] };
+    assert.deepEqual(descriptor.taxonomic.map((t) => [t.scientificName, t.taxonRank]), [["Connochaetes taurinus", "species"], ["Panthera pardus", "species"]]);
+
+    assert.match(speciesZip.get("README.txt")!.toString("utf8"), /Species: classifier tiny-classifier\.onnx/);
+  });
+}
+
+test("without a classifier README.txt says species were not classified, and detections carry no classifications", () => {
+  assert.match(zip.get("README.txt")!.toString("utf8").replace(/\s+/g, " "), /Species were not classified/);
+  assert.doesNotMatch(zip.get("detections.json")!.toString("utf8"), /classification/);
+});
