@@ -22,6 +22,7 @@ import { resultKey } from "../../core/keys.ts";
 import { sendJobEmail, type JobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
 import { DEFAULT_RENDER_THRESHOLD, resolveInputLimits, type ImageResult, type InputItem, type OpenModel, type PipelineProgress } from "../pipeline/index.ts";
+import type { OpenedClassifier, RunInfo, SpeciesClassifier } from "../pipeline/index.ts";
 import type { UnpackBudget } from "../pipeline/inputs/limits.ts";
 import { categoriesOf } from "../pipeline/run/processImages.ts";
 import { expandZip } from "../pipeline/inputs/collectInputs.ts";
@@ -47,6 +48,8 @@ export interface WorkerOptions {
   deadLetters?: JobQueue;
   s3: S3Client;
   model: OpenModel;
+  /** The species classifier opened once at start (CLASSIFIER), or why there is none; absent: none. */
+  species?: OpenedClassifier;
   log?: (line: string) => void;
   /**
    * Where this worker makes its own scratch folder, which holds every job's downloads and spools
@@ -369,6 +372,7 @@ export class QueueWorker {
           jobId: job.id,
           index: shard.index,
           detector: model.detector,
+          ...this.#species(job).shard,
           ...this.#thresholds(job),
           images: job.options.images ?? DEFAULT_IMAGES,
           partBytes: config.PART_BYTES,
@@ -420,6 +424,7 @@ export class QueueWorker {
         ...this.#thresholds(job),
         provider: model.detector.provider,
         startedAt: new Date(job.startedAt ?? job.createdAt),
+        ...this.#species(job).run,
       },
       images,
       ...(job.options.sortedView ? { sortedView: true } : {}),
@@ -480,6 +485,18 @@ export class QueueWorker {
 
   #zipSource(file: { key: string; size: number; etag?: string; name: string }) {
     return s3ZipSource(this.#options.s3, { bucket: this.#options.config.BUCKET, key: file.key, size: file.size, ...(file.etag ? { etag: file.etag } : {}), describe: file.name });
+  }
+
+  /** The job's species classifier (its country and threshold set on the one opened at start), and what RunInfo says about it. */
+  #species(job: JobRecord): { shard: { classifier?: SpeciesClassifier }; run: Pick<RunInfo, "classifier" | "classifierAbsent"> } {
+    const { species } = this.#options;
+    if (!species?.classifier) return { shard: {}, run: species?.absent ? { classifierAbsent: species.absent } : {} };
+    const { country, classificationThreshold } = job.options;
+    const classifier = species.classifier.forJob({
+      ...(country ? { location: { country } } : {}),
+      ...(classificationThreshold !== undefined ? { threshold: classificationThreshold } : {}),
+    });
+    return { shard: { classifier }, run: { classifier: classifier.runInfo } };
   }
 
   #thresholds(job: JobRecord): { outputThreshold: number; renderThreshold: number } {
