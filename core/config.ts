@@ -38,6 +38,11 @@ export const ConfigSchema = z.object({
   QUEUE_URL: z.string().url().optional(),
   /** A manifest id or the path to an ONNX file, as the CLI's --model. */
   MODEL: z.string().min(1).default("md_v5a.0.0"),
+  /**
+   * The species classifier, as the CLI's --classifier: a manifest id or the path to an ONNX
+   * classifier; "none" for no species; unset: the manifest's default when its weights are here.
+   */
+  CLASSIFIER: z.string().trim().min(1).optional(),
   /** Execution provider for the worker: auto (CUDA when present), cuda or cpu. */
   PROVIDER: z.enum(["auto", "cuda", "cpu"]).default("auto"),
   BATCH_SIZE: z.coerce.number().int().min(1).max(64).default(4),

@@ -57,6 +57,10 @@ export interface JobOptions {
   eventGapSeconds?: number;
   /** Which photos the zip carries; absent means DEFAULT_IMAGES. */
   images?: ImagesChoice;
+  /** Where the photos were taken (ISO 3166-1 alpha-3), for the species geofence; absent: each photo's GPS. */
+  country?: string;
+  /** Animal boxes at or above this confidence get a species (absent: the classifier's default, 0.1). */
+  classificationThreshold?: number;
 }
 
 export interface JobResult {

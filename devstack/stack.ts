@@ -9,8 +9,8 @@ import { createAwsClients, type AwsClients } from "../core/aws.ts";
 import type { Config } from "../core/config.ts";
 import { createRedis, JobStore } from "../core/jobStore.ts";
 import { PortInUseError, startApiServer, type ApiServer } from "../functions/node.ts";
-import type { OpenModel } from "../gpu-worker/pipeline/index.ts";
-import { createWorker, localCredentials, openQueues, openWorkerModel } from "../gpu-worker/worker/main.ts";
+import type { OpenedClassifier, OpenModel, SpeciesClassifier } from "../gpu-worker/pipeline/index.ts";
+import { createWorker, localCredentials, openQueues, openWorkerClassifier, openWorkerModel } from "../gpu-worker/worker/main.ts";
 import type { QueueWorker, WorkerOptions } from "../gpu-worker/worker/worker.ts";
 import { startCorsProxy } from "./corsProxy.ts";
 import { DataDirInUseError, openDataDir } from "./dataDir.ts";
@@ -129,10 +129,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const workers: QueueWorker[] = [];
     const models: OpenModel[] = [];
+    const classifiers: SpeciesClassifier[] = [];
     let stopped = false;
     cleanups.push(async () => {
       stopped = true;
-      await Promise.all(models.map((model) => model.detector.close()));
+      await Promise.all([...models.map((model) => model.detector.close()), ...classifiers.map((classifier) => classifier.close())]);
     });
     if (options.worker !== false) {
       const extra: Partial<WorkerOptions> = { ...(scratchDir ? { scratchDir } : {}), ...(typeof options.worker === "object" ? options.worker : {}) };
@@ -151,8 +152,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           models.push(opened.model);
         }
         if (stopped) return;
+        // Species as the container worker does it (CLASSIFIER), one classifier shared by the
+        // workers here; one that cannot be opened is said once, and jobs run without species.
+        const species = await openWorkerClassifier(config, log).catch((error: unknown): OpenedClassifier => {
+          return { absent: `CLASSIFIER=${config.CLASSIFIER}: ${error instanceof Error ? error.message : String(error)}` };
+        });
+        if (species.classifier) classifiers.push(species.classifier);
+        else if (species.absent) log(`Species will not be classified: ${species.absent}.`);
         models.forEach((model, index) => {
-          const worker = createWorker(config, { clients: aws, store, ...queues }, model, { log: (line) => log(`${label(index)} ${line}`), ...extra });
+          const worker = createWorker(config, { clients: aws, store, ...queues }, model, { log: (line) => log(`${label(index)} ${line}`), species, ...extra });
           workers.push(worker);
           void worker.start();
         });

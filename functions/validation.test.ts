@@ -45,3 +45,14 @@ test("zod's own messages still name their field", async () => {
   assert.equal(json.error?.code, "invalid_file");
   assert.match(json.error?.message ?? "", /^files\.0\.size: /);
 });
+
+test("options.country is an ISO 3166-1 alpha-3 code (any case, kept upper-case); classificationThreshold a probability", async () => {
+  const ok = await post({ email: "ranger@example.org", files, options: { country: " ken ", classificationThreshold: 0.2 } });
+  assert.equal(ok.status, 200);
+  assert.deepEqual((ok.json as { options?: unknown }).options, { country: "KEN", classificationThreshold: 0.2 });
+  const unknown = await post({ email: "ranger@example.org", files, options: { country: "XYZ" } });
+  assert.equal(unknown.status, 400);
+  assert.match(unknown.json.error?.message ?? "", /options\.country: give an ISO 3166-1 alpha-3 country code/);
+  const tooHigh = await post({ email: "ranger@example.org", files, options: { classificationThreshold: 2 } });
+  assert.equal(tooHigh.status, 400);
+});

@@ -6,6 +6,7 @@ import type { Config } from "../core/config.ts";
 import { emailProblem } from "../core/email.ts";
 import { IMAGES_CHOICES } from "../core/jobs.ts";
 import { toSafeRelativePath } from "../core/safePath.ts";
+import { ISO_3166_ALPHA3 } from "../gpu-worker/pipeline/classifier/regionCodes.ts";
 import { ApiError } from "./errors.ts";
 import { MAX_PAGE_FILES } from "./wire.ts";
 
@@ -49,6 +50,13 @@ export const CreateJobBody = z.object({
       images: z
         .enum(IMAGES_CHOICES, { error: `options.images: choose one of ${IMAGES_CHOICES.map((choice) => `"${choice}"`).join(", ")} (which photos the results zip carries).` })
         .optional(),
+      country: z
+        .string()
+        .trim()
+        .transform((code) => code.toUpperCase())
+        .refine((code) => ISO_3166_ALPHA3.has(code), { error: "options.country: give an ISO 3166-1 alpha-3 country code such as KEN, USA or AUS." })
+        .optional(),
+      classificationThreshold: threshold.optional(),
     })
     .optional(),
   totals: z.object({ files: z.number().int().min(0), bytes: z.number().int().min(0) }).optional(),

@@ -10,7 +10,8 @@ import sharp from "sharp";
 import { ascii, jpegWithExif } from "../../test/helpers/exifImages.ts";
 import { damagedIsoMediaFiles, damagedTiffFiles } from "../../test/helpers/isoMedia.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
-import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
+import { LABELS, labelsFile } from "../../test/helpers/speciesLabels.ts";
+import { writeTinyClassifier, writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
 import { ZIP_OWN_NAMES } from "../pipeline/zipLayout.ts";
 
@@ -41,7 +42,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test("--help explains the command and its options", () => {
   const { code, stdout } = trapline("process", "--help");
   assert.equal(code, 0);
-  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--images", "--sorted", "--event-gap", "--utc-offset", "--location"]) {
+  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--images", "--sorted", "--event-gap", "--utc-offset", "--location", "--classifier", "--no-classifier", "--country", "--classification-threshold"]) {
     assert.match(stdout, new RegExp(option));
   }
 });
@@ -215,4 +216,58 @@ test("damaged HEIF and TIFF files (issue 9's 32-byte HEIF first) each get a row,
   const rows = await imageRows(await readZip(out));
   for (const name of Object.keys(damaged)) assert.match(rows.get(name) ?? "", /\S/, `${name} has a row with its reason`);
   assert.equal(rows.get("good.jpg"), "", "the good photo is processed");
+});
+
+test("--classifier names each animal box's species; --country sets the geofence; without one README says why none", async () => {
+  const classifierPath = join(dir, "species.onnx");
+  await writeTinyClassifier(classifierPath, { layout: "nhwc", inputSize: 32 });
+  await writeFile(join(dir, "species.labels.txt"), labelsFile([LABELS.leopard, LABELS.zebra, LABELS.wildebeest]));
+  const out = join(dir, "species.zip");
+  const { code, stderr } = trapline(
+    "process", join(dir, "photos"), "--out", out, "--model", model, "--provider", "cpu", "--no-progress",
+    "--classifier", classifierPath, "--country", "ken", "--classification-threshold", "0.2",
+  );
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /Species classifier species\.onnx on CPU: 3 labels, input 32 px NHWC, boxes at or above 0\.2; country KEN/);
+  const json = JSON.parse((await readZip(out)).get("detections.json")!.toString("utf8")) as {
+    images: { file: string; detections: { classifications?: [string, number][] }[] | null }[];
+    classification_categories: Record<string, string>;
+    info: { classifier_metadata: { country: string; classification_threshold: number } };
+  };
+  const animal = json.images.find((image) => image.file === "animal.jpg")!;
+  assert.equal(json.classification_categories[animal.detections![0]!.classifications![0]![0]], "leopard");
+  assert.equal(json.info.classifier_metadata.country, "KEN");
+  assert.equal(json.info.classifier_metadata.classification_threshold, 0.2);
+
+  const off = join(dir, "no-species.zip");
+  const none = trapline("process", join(dir, "photos"), "--out", off, "--model", model, "--provider", "cpu", "--no-progress", "--no-classifier");
+  assert.equal(none.code, 0, none.stderr);
+  assert.match((await readZip(off)).get("README.txt")!.toString("utf8").replace(/\s+/g, " "), /Species were not classified: species classification was turned off/);
+  // No classifier named and none in the weights folder: the run goes on and says how to get SpeciesNet.
+  const absent = trapline("process", join(dir, "photos"), "--out", off, "--model", model, "--provider", "cpu", "--no-progress");
+  assert.equal(absent.code, 0, absent.stderr);
+  assert.match(absent.stderr, /Species will not be classified: the speciesnet-v4\.0\.0a weights are not on this machine/);
+});
+
+test("a classifier whose labels do not fit, an unreadable labels file, an unknown country or classifier: an error before the first photo", async () => {
+  const classifierPath = join(dir, "bad.onnx");
+  await writeTinyClassifier(classifierPath, { layout: "nchw", inputSize: 32, classCount: 4 });
+  const run = (...args: string[]) => trapline("process", join(dir, "photos"), "--out", join(dir, "bad.zip"), "--model", model, "--provider", "cpu", "--no-progress", ...args);
+  const expectError = (result: ReturnType<typeof trapline>, message: RegExp) => {
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, message);
+    assert.doesNotMatch(result.stderr, /images to process/, "stopped before any photo");
+  };
+  await writeFile(join(dir, "bad.labels.txt"), labelsFile([LABELS.leopard, LABELS.zebra, LABELS.wildebeest]));
+  expectError(run("--classifier", classifierPath), /has 4 output classes but .*bad\.labels\.txt has 3 labels/);
+  await rm(join(dir, "bad.labels.txt"));
+  await mkdir(join(dir, "bad.labels.txt"));
+  expectError(run("--classifier", classifierPath), /cannot read the labels file .*bad\.labels\.txt/);
+  await rm(join(dir, "bad.labels.txt"), { recursive: true });
+  await writeFile(join(dir, "bad.labels.txt"), labelsFile([LABELS.leopard, LABELS.zebra, LABELS.wildebeest, LABELS.lion]));
+  expectError(run("--classifier", classifierPath, "--country", "XYZ"), /unknown country code "XYZ"/);
+  expectError(run("--no-classifier", "--country", "XYZ"), /unknown country code "XYZ"/);
+  expectError(run("--classifier", "speciesnet-v9"), /unknown classifier "speciesnet-v9"\. Known classifiers: speciesnet-v4\.0\.0a/);
+  expectError(run("--classifier", "speciesnet-v4.0.0a"), /the weights for speciesnet-v4\.0\.0a are not on this machine.*tf2onnx/);
+  assert.ok(!existsSync(join(dir, "bad.zip")));
 });

@@ -9,7 +9,9 @@ import {
   checkUtcOffset,
   DEFAULT_EVENT_GAP_SECONDS,
   DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD,
+  DEFAULT_CLASSIFICATION_THRESHOLD,
   DEFAULT_UTC_OFFSET,
+  openClassifier,
   openModel,
   planInputs,
   runPipeline,
@@ -75,13 +77,31 @@ interface ProcessOptions {
   eventGap: number;
   utcOffset?: string;
   location?: { latitude: number; longitude: number };
+  /** A classifier id or path; false with --no-classifier; undefined: the default when its weights are here. */
+  classifier?: string | false;
+  country?: string;
+  classificationThreshold?: number;
 }
 
 async function processCommand(paths: string[], options: ProcessOptions): Promise<void> {
   // A mistyped path is a mistake to fix now, not a row to find in the spreadsheet later.
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length > 0) throw new Error(`not found: ${missing.join(", ")}`);
-  const model = await openModel({ model: options.model, provider: options.provider, batchSize: options.batch });
+  // The classifier first: a bad labels file or country fails before the detector loads.
+  const species = await openClassifier({
+    classifier: options.classifier,
+    provider: options.provider,
+    ...(options.country ? { location: { country: options.country } } : {}),
+    ...(options.classificationThreshold !== undefined ? { threshold: options.classificationThreshold } : {}),
+  });
+  if (species.absent) console.error(`Species will not be classified: ${species.absent}.`);
+  let model: Awaited<ReturnType<typeof openModel>>;
+  try {
+    model = await openModel({ model: options.model, provider: options.provider, batchSize: options.batch });
+  } catch (error) {
+    await species.classifier?.close();
+    throw error;
+  }
   const { detector } = model;
   try {
     const plan = await planInputs(paths.map((p) => resolve(p)));
@@ -99,6 +119,7 @@ async function processCommand(paths: string[], options: ProcessOptions): Promise
         detector,
         detectorName: model.fileName,
         ...(model.id ? { modelId: model.id } : {}),
+        ...(species.classifier ? { classifier: species.classifier } : { classifierAbsent: species.absent }),
         outputThreshold: options.outputThreshold,
         renderThreshold: options.threshold ?? model.typicalThreshold,
         total: plan.items.length,
@@ -121,6 +142,7 @@ async function processCommand(paths: string[], options: ProcessOptions): Promise
     printSummary(summary, outPath);
   } finally {
     await detector.close();
+    await species.classifier?.close();
   }
 }
 
@@ -158,6 +180,10 @@ export function buildProgram(): Command {
     .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds, DEFAULT_EVENT_GAP_SECONDS)
     .option("--utc-offset <+HH:MM>", `the cameras' clock offset from UTC, for the Camtrap DP timestamps (default: ${DEFAULT_UTC_OFFSET})`, utcOffset)
     .option("--location <lat,lon>", "coordinates for Camtrap DP deployments whose photos carry no GPS", location)
+    .option("--classifier <id|path>", "species classifier: an id from models/manifest.json (speciesnet-v4.0.0a) or the path to an ONNX classifier with <name>.labels.txt beside it (default: SpeciesNet when its weights are present)")
+    .option("--no-classifier", "do not classify species")
+    .option("--country <ISO3>", "where the photos were taken (ISO 3166-1 alpha-3, e.g. KEN), for the species geofence (default: each photo's GPS)")
+    .option("--classification-threshold <p>", `classify animal boxes at or above this confidence (default: ${DEFAULT_CLASSIFICATION_THRESHOLD})`, probability)
     .option("--no-progress", "no progress bar")
     .action((paths: string[], options: ProcessOptions) => processCommand(paths, options));
   program

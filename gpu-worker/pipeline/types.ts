@@ -152,6 +152,8 @@ export interface RunInfo {
   completedAt: Date;
   /** The species classifier that ran, when one did (gpu-worker/pipeline/classifier/). */
   classifier?: ClassifierRunInfo;
+  /** Why no species classifier ran, when none did and the caller knows why (README.txt says it). */
+  classifierAbsent?: string;
 }
 
 /** What the reports say about the species classifier. */

@@ -14,6 +14,7 @@ import { sendJobEmail, type JobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
 import { DEFAULT_RENDER_THRESHOLD, resolveInputLimits, type ImageResult, type InputItem, type InputLimits, type OpenModel, type PipelineProgress } from "../pipeline/index.ts";
 import { expandZip } from "../pipeline/inputs/collectInputs.ts";
+import type { OpenedClassifier, RunInfo, SpeciesClassifier } from "../pipeline/index.ts";
 import type { UnpackBudget } from "../pipeline/inputs/limits.ts";
 import { countZipEntries, ZipReadError, ZipSourceError } from "../pipeline/inputs/zipEntries.ts";
 import { categoriesOf } from "../pipeline/run/processImages.ts";
@@ -44,6 +45,8 @@ export interface StepDeps {
   queue: JobQueue;
   s3: S3Client;
   model: OpenModel;
+  /** The species classifier opened once at start (CLASSIFIER), or why there is none; absent: none. */
+  species?: OpenedClassifier;
   email?: JobEmailDeps;
   health?: HealthBeacon;
   /** The worker's scratch folder, while it runs. */
@@ -124,6 +127,7 @@ export class JobSteps {
           jobId: job.id,
           index: shard.index,
           detector: model.detector,
+          ...this.#species(job).shard,
           ...this.#thresholds(job),
           images: job.options.images ?? DEFAULT_IMAGES,
           partBytes: config.PART_BYTES,
@@ -175,6 +179,7 @@ export class JobSteps {
         ...this.#thresholds(job),
         provider: model.detector.provider,
         startedAt: new Date(job.startedAt ?? job.createdAt),
+        ...this.#species(job).run,
       },
       images,
       ...(job.options.sortedView ? { sortedView: true } : {}),
@@ -233,6 +238,18 @@ export class JobSteps {
 
   #zipSource(file: { key: string; size: number; etag?: string; name: string }) {
     return s3ZipSource(this.#options.s3, { bucket: this.#options.config.BUCKET, key: file.key, size: file.size, ...(file.etag ? { etag: file.etag } : {}), describe: file.name });
+  }
+
+  /** The job's species classifier (its country and threshold set on the one opened at start), and what RunInfo says about it. */
+  #species(job: JobRecord): { shard: { classifier?: SpeciesClassifier }; run: Pick<RunInfo, "classifier" | "classifierAbsent"> } {
+    const { species } = this.#options;
+    if (!species?.classifier) return { shard: {}, run: species?.absent ? { classifierAbsent: species.absent } : {} };
+    const { country, classificationThreshold } = job.options;
+    const classifier = species.classifier.forJob({
+      ...(country ? { location: { country } } : {}),
+      ...(classificationThreshold !== undefined ? { threshold: classificationThreshold } : {}),
+    });
+    return { shard: { classifier }, run: { classifier: classifier.runInfo } };
   }
 
   #thresholds(job: JobRecord): { outputThreshold: number; renderThreshold: number } {

@@ -7,7 +7,7 @@ import { createAwsClients, type AwsClients } from "../../core/aws.ts";
 import { ConfigError, loadConfig, type Config } from "../../core/config.ts";
 import { createRedis, JobStore } from "../../core/jobStore.ts";
 import { findModel } from "../../models/manifest.ts";
-import { openModel, type OpenModel } from "../pipeline/index.ts";
+import { openClassifier, openModel, type OpenedClassifier, type OpenModel } from "../pipeline/index.ts";
 import { JobQueue } from "./queue.ts";
 import { QueueWorker, type WorkerOptions } from "./worker.ts";
 import { TaskProtection } from "./taskProtection.ts";
@@ -36,6 +36,19 @@ export async function openWorkerModel(config: Config, options: { fetchMissing?: 
   } catch (error) {
     return { ok: false, reason: cannotRunJobs(config, error) };
   }
+}
+
+/**
+ * Opens the species classifier CLASSIFIER names ("none": no species; unset: the manifest's
+ * default when its weights are here, else jobs run without species and say why), once for
+ * every job. A classifier named but unusable stops the worker with the reason.
+ */
+export async function openWorkerClassifier(config: Config, log?: (line: string) => void): Promise<OpenedClassifier> {
+  return openClassifier({
+    classifier: config.CLASSIFIER?.toLowerCase() === "none" ? false : config.CLASSIFIER,
+    provider: config.PROVIDER,
+    ...(log ? { log } : {}),
+  });
 }
 
 function cannotRunJobs(config: Config, error: unknown): string {
@@ -122,13 +135,22 @@ async function runWorker(config: Config, grace: number, log: (line: string) => v
     console.error(outcome.reason);
     return 1;
   }
+  let species: OpenedClassifier;
+  try {
+    species = await openWorkerClassifier(config, log);
+  } catch (error) {
+    await outcome.model.detector.close();
+    console.error(`The worker cannot run jobs: CLASSIFIER=${config.CLASSIFIER}: ${error instanceof Error ? error.message : String(error)} (CLASSIFIER=none runs without species)`);
+    return 1;
+  }
+  if (species.absent) log(`Species will not be classified: ${species.absent}.`);
   const credentials = localCredentials(config.AWS_ENDPOINT_URL);
   const clients = createAwsClients(config, credentials ? { credentials } : {});
   const redis = createRedis(config);
   const store = new JobStore(redis, { retentionDays: config.RETENTION_DAYS });
   try {
     const queues = await openQueues(config, clients, log);
-    const worker = createWorker(config, { clients, store, ...queues }, outcome.model, { log, protection: new TaskProtection(), health });
+    const worker = createWorker(config, { clients, store, ...queues }, outcome.model, { log, protection: new TaskProtection(), health, species });
     let signalled = false;
     const onSignal = (signal: string) => {
       if (signalled) return;
@@ -147,6 +169,7 @@ async function runWorker(config: Config, grace: number, log: (line: string) => v
     return 0;
   } finally {
     await outcome.model.detector.close();
+    await species.classifier?.close();
     redis.disconnect();
   }
 }

@@ -16,7 +16,7 @@ import type { JobMessage } from "../../core/jobs.ts";
 import { StoreUnavailableError, type JobStore } from "../../core/jobStore.ts";
 import { resultKey } from "../../core/keys.ts";
 import type { JobEmailDeps } from "../../core/notify/index.ts";
-import type { OpenModel, PipelineProgress } from "../pipeline/index.ts";
+import type { OpenedClassifier, OpenModel, PipelineProgress } from "../pipeline/index.ts";
 import { JobSteps, type Outcome } from "./jobSteps.ts";
 import { describeMessage, LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
 import type { TaskProtection } from "./taskProtection.ts";
@@ -32,6 +32,8 @@ export interface WorkerOptions {
   deadLetters?: JobQueue;
   s3: S3Client;
   model: OpenModel;
+  /** The species classifier opened once at start (CLASSIFIER), or why there is none; absent: none. */
+  species?: OpenedClassifier;
   log?: (line: string) => void;
   /**
    * Where this worker makes its own scratch folder, which holds every job's downloads and spools
@@ -117,6 +119,7 @@ export class QueueWorker {
       queue: options.queue,
       s3: options.s3,
       model: options.model,
+      ...(options.species ? { species: options.species } : {}),
       ...(options.email ? { email: options.email } : {}),
       ...(options.health ? { health: options.health } : {}),
       scratchDir: () => this.#scratch!.dir,

@@ -37,6 +37,12 @@ export interface TinyModelOptions {
   stride?: number;
   /** Write Ultralytics-style metadata_props (imgsz, stride, names). Default true. */
   withMetadata?: boolean;
+  /**
+   * Two targets: row 0 is the box of the target pixels in the left half of the input, row 2
+   * (empty otherwise) the box of those in the right half, each with its own confidence; row 1
+   * stays the left box's half-confidence duplicate. Default false.
+   */
+  splitHalves?: boolean;
 }
 
 /** Name of the model input, as in MegaDetector and Ultralytics exports. */
@@ -78,7 +84,7 @@ export function buildTinyDetector(options: TinyModelOptions): Uint8Array {
   }
 
   const graph = new GraphBuilder();
-  const output = detectorGraph(graph, options.layout, classIndex);
+  const output = detectorGraph(graph, options.layout, classIndex, options.splitHalves ?? false);
 
   const batch = dynamicBatch ? "batch" : 1;
   const height = dynamicSpatial ? "height" : inputSize;
@@ -119,7 +125,7 @@ export async function writeTinyDetector(path: string, options: TinyModelOptions)
 }
 
 /** Adds the detector's nodes and returns the name of the finished output tensor. */
-function detectorGraph(g: GraphBuilder, layout: TinyModelLayout, classIndex: number): string {
+function detectorGraph(g: GraphBuilder, layout: TinyModelLayout, classIndex: number, splitHalves: boolean): string {
   const images = TINY_MODEL_INPUT_NAME;
   const channel = (index: number): string => g.node("Gather", [images, g.int64Scalar(index)], { axis: 1 });
   const red = channel(0);
@@ -133,39 +139,51 @@ function detectorGraph(g: GraphBuilder, layout: TinyModelLayout, classIndex: num
     g.node("Less", [blue, red]),
   ]);
   const mask = g.node("Cast", [isTarget], { to: FLOAT });
-
-  const columnHasTarget = g.node("ReduceMax", [mask], { axes: [1], keepdims: 0 }); // [B, W]
-  const rowHasTarget = g.node("ReduceMax", [mask], { axes: [2], keepdims: 0 }); // [B, H]
-  const found = g.node("ReduceMax", [columnHasTarget], { axes: [1], keepdims: 0 }); // [B]: 1 or 0
-
-  const [xMin, xMax] = targetExtent(g, columnHasTarget, 3);
-  const [yMin, yMax] = targetExtent(g, rowHasTarget, 2);
-  const two = g.floatScalar(2);
   const column = (value: string): string => g.node("Unsqueeze", [value, g.int64Vector([1])]); // [B] -> [B, 1]
-  // An image without a target gets a zero box, not the (W, 0) extent the min trick leaves.
-  const box = g.node("Where", [
-    g.node("Greater", [column(found), half]),
-    g.node("Concat", [
-      column(g.node("Div", [g.node("Add", [xMin, xMax]), two])),
-      column(g.node("Div", [g.node("Add", [yMin, yMax]), two])),
-      column(g.node("Sub", [xMax, xMin])),
-      column(g.node("Sub", [yMax, yMin])),
-    ], { axis: 1 }),
-    g.floatScalar(0),
-  ]); // [B, 4]
-
-  const confidence = column(g.node("ReduceMax", [g.node("Mul", [mask, blue])], { axes: [1, 2], keepdims: 0 })); // [B, 1]
   const oneHot = g.floatVector(TINY_MODEL_CLASS_NAMES.map((_, i) => (i === classIndex ? 1 : 0)));
 
-  const rowWith = (conf: string): string =>
-    layout === "yolov5"
+  /** One output row for the target pixels of `targets` ([B, H, W]), at `scale` times their confidence. */
+  const rowFor = (targets: string, scale?: string): string => {
+    const columnHasTarget = g.node("ReduceMax", [targets], { axes: [1], keepdims: 0 }); // [B, W]
+    const rowHasTarget = g.node("ReduceMax", [targets], { axes: [2], keepdims: 0 }); // [B, H]
+    const found = g.node("ReduceMax", [columnHasTarget], { axes: [1], keepdims: 0 }); // [B]: 1 or 0
+    const [xMin, xMax] = targetExtent(g, columnHasTarget, 3);
+    const [yMin, yMax] = targetExtent(g, rowHasTarget, 2);
+    const two = g.floatScalar(2);
+    // An image without a target gets a zero box, not the (W, 0) extent the min trick leaves.
+    const box = g.node("Where", [
+      g.node("Greater", [column(found), half]),
+      g.node("Concat", [
+        column(g.node("Div", [g.node("Add", [xMin, xMax]), two])),
+        column(g.node("Div", [g.node("Add", [yMin, yMax]), two])),
+        column(g.node("Sub", [xMax, xMin])),
+        column(g.node("Sub", [yMax, yMin])),
+      ], { axis: 1 }),
+      g.floatScalar(0),
+    ]); // [B, 4]
+    const best = column(g.node("ReduceMax", [g.node("Mul", [targets, blue])], { axes: [1, 2], keepdims: 0 })); // [B, 1]
+    const conf = scale ? g.node("Mul", [best, scale]) : best;
+    return layout === "yolov5"
       ? // objectness = conf, class score 1 for the chosen class (0 when nothing was found)
         g.node("Concat", [box, conf, g.node("Mul", [column(found), oneHot])], { axis: 1 })
       : // no objectness: the chosen class score is the confidence
         g.node("Concat", [box, g.node("Mul", [conf, oneHot])], { axis: 1 });
-  const best = rowWith(confidence);
-  const duplicate = rowWith(g.node("Mul", [confidence, half]));
-  const empty = g.node("Mul", [best, g.floatScalar(0)]);
+  };
+
+  let first = mask;
+  let third: string | undefined;
+  if (splitHalves) {
+    // isLeft [W]: 1 for columns left of the middle; the right half is 1 - isLeft.
+    const width = g.node("Gather", [g.node("Shape", [images]), g.int64Scalar(3)]);
+    const columns = g.node("Cast", [g.node("Range", [g.int64Scalar(0), width, g.int64Scalar(1)])], { to: FLOAT });
+    const middle = g.node("Div", [g.node("Cast", [width], { to: FLOAT }), g.floatScalar(2)]);
+    const isLeft = g.node("Cast", [g.node("Less", [columns, middle])], { to: FLOAT });
+    first = g.node("Mul", [mask, isLeft]);
+    third = g.node("Mul", [mask, g.node("Sub", [g.floatScalar(1), isLeft])]);
+  }
+  const best = rowFor(first);
+  const duplicate = rowFor(first, half);
+  const empty = third ? rowFor(third) : g.node("Mul", [best, g.floatScalar(0)]);
 
   // yolov5 stacks rows as [B, N, 5+C]; yolov8 stacks them as columns, [B, 4+C, N].
   const stackAxis = layout === "yolov5" ? 1 : 2;

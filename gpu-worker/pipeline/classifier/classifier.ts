@@ -93,6 +93,14 @@ async function loadTaxonomy(path: string | undefined, labels: string[]): Promise
   return buildTaxonomy(parseLabels(text, `the taxonomy file ${path}`), { synthesizeAncestors: false });
 }
 
+/** A classification threshold is a detector confidence: a number from 0 to 1. */
+function checkThreshold(threshold: number): number {
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) {
+    throw new Error(`the classification threshold ${threshold} is not a confidence from 0 to 1`);
+  }
+  return threshold;
+}
+
 interface BoxJob {
   photo: number;
   detection: number;
@@ -124,6 +132,7 @@ export class SpeciesClassifier {
     countryOf: CountryOf | undefined;
     maxBatch: number;
     runInfo: ClassifierRunInfo;
+    ownsThread: boolean;
   }) {
     this.thread = parts.thread;
     this.model = parts.model;
@@ -136,7 +145,10 @@ export class SpeciesClassifier {
     this.runInfo = parts.runInfo;
     this.threshold = parts.runInfo.threshold;
     this.minCropSide = parts.runInfo.minCropSide;
+    this.ownsThread = parts.ownsThread;
   }
+
+  private readonly ownsThread: boolean;
 
   /** Loads everything and checks it; throws an error that names the file or value at fault. */
   static async open(options: ClassifierOptions): Promise<SpeciesClassifier> {
@@ -151,6 +163,7 @@ export class SpeciesClassifier {
     const geofence = geofencePath === undefined ? undefined : await loadGeofence(geofencePath);
     const jobLocation = checkLocationOption(options.location, geofence ? geofenceCountries(geofence) : undefined);
 
+    checkThreshold(options.threshold ?? DEFAULT_CLASSIFICATION_THRESHOLD);
     const thread = await InferenceThread.open(modelPath, options.provider ?? "auto");
     try {
       const model = describeClassifier(thread.inputShape, thread.outputShape, metadataProps, options.hints);
@@ -170,18 +183,48 @@ export class SpeciesClassifier {
         inputWidth: model.inputWidth,
         inputHeight: model.inputHeight,
         inputLayout: model.layout,
-        threshold: options.threshold ?? DEFAULT_CLASSIFICATION_THRESHOLD,
+        threshold: checkThreshold(options.threshold ?? DEFAULT_CLASSIFICATION_THRESHOLD),
         minCropSide: options.minCropSide ?? MIN_CROP_SIDE_PX,
         ...(geofencePath ? { geofence: geofencePath } : {}),
         ...(taxonomyPath ? { taxonomy: taxonomyPath } : {}),
         ...jobLocation,
         provider: thread.provider,
       };
-      return new SpeciesClassifier({ thread, model, labels, taxonomy, geofence, jobLocation, countryOf: options.countryOf ?? countryOfPosition, maxBatch, runInfo });
+      return new SpeciesClassifier({
+        thread, model, labels, taxonomy, geofence, jobLocation, countryOf: options.countryOf ?? countryOfPosition, maxBatch, runInfo, ownsThread: true,
+      });
     } catch (error) {
       await thread.close();
       throw error;
     }
+  }
+
+  /**
+   * This classifier for one job (the queue worker opens the model once and runs many jobs):
+   * the job's country and threshold, checked here before any photo, replace this one's; what
+   * the job leaves out stays as it is. Shares the inference thread, which only the classifier
+   * that open() returned closes.
+   */
+  forJob(options: { location?: LocationOption; threshold?: number }): SpeciesClassifier {
+    const jobLocation = options.location
+      ? checkLocationOption(options.location, this.geofence ? geofenceCountries(this.geofence) : undefined)
+      : this.jobLocation;
+    const threshold = checkThreshold(options.threshold ?? this.threshold);
+    const rest: ClassifierRunInfo = { ...this.runInfo };
+    delete rest.country;
+    delete rest.admin1Region;
+    return new SpeciesClassifier({
+      thread: this.thread,
+      model: this.model,
+      labels: this.labels,
+      taxonomy: this.taxonomy,
+      geofence: this.geofence,
+      jobLocation,
+      countryOf: this.countryOf,
+      maxBatch: this.maxBatch,
+      runInfo: { ...rest, threshold, ...jobLocation },
+      ownsThread: false,
+    });
   }
 
   /** A model whose output shape leaves the class count open: one blank input tells it. */
@@ -302,6 +345,6 @@ export class SpeciesClassifier {
   }
 
   async close(): Promise<void> {
-    await this.thread.close();
+    if (this.ownsThread) await this.thread.close();
   }
 }

@@ -25,6 +25,16 @@ export const TOP_CLASSIFICATIONS = 5;
 export const MIN_CROP_SIDE_PX = 8;
 
 /**
+ * Trapline's own bound, not SpeciesNet's: with a classifier, each photo is decoded once as
+ * displayed and kept (next to the detector's letterbox) until its batch is classified, shrunk
+ * to at most this many pixels. 16 MP is the native size of most camera traps (SpeciesNet crops
+ * from the full photo; above this a crop loses some resolution before its resize to 480 px)
+ * and costs 48 MB per photo held, so the prefetch window of about three detector batches
+ * holds at most 3 x batch x 48 MB of them.
+ */
+export const CLASSIFIER_SOURCE_MAX_PIXELS = 16_000_000;
+
+/**
  * torchvision convert_image_dtype(float -> uint8), which SpeciesNet classifier.py preprocess
  * calls after the resize: uint8 = trunc(value * (255 + 1 - 0.001)). The classifier then
  * divides by 255 again (batch_predict: img.arr / 255).

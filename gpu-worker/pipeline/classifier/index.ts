@@ -21,3 +21,5 @@ export type { EventSpecies, EventSpeciesOptions } from "./eventSpecies.ts";
 export { describeLabel } from "./taxonomy.ts";
 export type { LabelDescription } from "./taxonomy.ts";
 export { DEFAULT_CLASSIFICATION_THRESHOLD, MIN_CROP_SIDE_PX, SPECIESNET_LABELS } from "./constants.ts";
+export { openClassifier } from "./openClassifier.ts";
+export type { OpenClassifierOptions, OpenedClassifier } from "./openClassifier.ts";

@@ -14,6 +14,20 @@ export interface PreprocessedImage {
   /** Format by content, as the decoder saw it ("jpeg", "png"...). */
   format: string;
   warnings: string[];
+  /**
+   * The photo as displayed (EXIF orientation applied), interleaved RGB, when asked for
+   * (`keepDisplayed`): the species classifier crops boxes from it.
+   */
+  displayed?: { pixels: Uint8Array; width: number; height: number };
+}
+
+export interface PreprocessOptions {
+  /**
+   * Also keep the photo as displayed, at most this many pixels (shrunk to fit, aspect kept,
+   * when larger). The photo is then decoded once at that size and the letterbox is made from
+   * those pixels, so the JPEG decoder no longer shrinks on load for the detector.
+   */
+  keepDisplayed?: { maxPixels: number };
 }
 
 /** An image the decoder cannot use, with a reason a person can act on. */
@@ -35,7 +49,7 @@ function isTruncatedJpeg(bytes: Buffer): boolean {
  * Decode, orient, resize and pad. The decoder shrinks JPEGs on load (DCT scaling) when the
  * target is much smaller, which saves most of the decode time without changing the geometry.
  */
-export async function preprocessForDetector(bytes: Buffer, spec: InputSpec): Promise<PreprocessedImage> {
+export async function preprocessForDetector(bytes: Buffer, spec: InputSpec, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
   const open = () => sharp(bytes, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true });
   let meta: Metadata;
   try {
@@ -57,10 +71,24 @@ export async function preprocessForDetector(bytes: Buffer, spec: InputSpec): Pro
     warnings.push("truncated JPEG: the file ends early; the part that decodes was processed");
   }
   try {
-    const { data, info } = await open()
-      .autoOrient()
-      .removeAlpha()
-      .toColourspace("srgb")
+    let displayedImage: PreprocessedImage["displayed"];
+    let letterboxFrom = open();
+    if (options.keepDisplayed) {
+      // One decode for both: the displayed pixels (shrunk to the cap when over it), then the
+      // letterbox resized from them, not from the file a second time.
+      const scale = Math.min(1, Math.sqrt(options.keepDisplayed.maxPixels / (displayed.width * displayed.height)));
+      let full = open().autoOrient().removeAlpha().toColourspace("srgb");
+      if (scale < 1) {
+        full = full.resize(Math.max(1, Math.floor(displayed.width * scale)), Math.max(1, Math.floor(displayed.height * scale)), { fit: "fill" });
+      }
+      const { data, info } = await full.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`decoder returned ${info.channels} channels`);
+      displayedImage = { pixels: data, width: info.width, height: info.height };
+      letterboxFrom = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
+    } else {
+      letterboxFrom = letterboxFrom.autoOrient().removeAlpha().toColourspace("srgb");
+    }
+    const { data, info } = await letterboxFrom
       .resize(geometry.resizedWidth, geometry.resizedHeight, { fit: "fill", kernel: "linear" })
       .extend({
         top: geometry.padTop,
@@ -74,7 +102,7 @@ export async function preprocessForDetector(bytes: Buffer, spec: InputSpec): Pro
     if (info.channels !== 3 || info.width !== geometry.inputWidth || info.height !== geometry.inputHeight) {
       throw new Error(`decoder returned ${info.width}x${info.height}x${info.channels}`);
     }
-    return { pixels: data, geometry, format: meta.format ?? "unknown", warnings };
+    return { pixels: data, geometry, format: meta.format ?? "unknown", warnings, ...(displayedImage ? { displayed: displayedImage } : {}) };
   } catch (error) {
     throw new UnreadableImageError(`image data could not be decoded (${describe(error)})`);
   }

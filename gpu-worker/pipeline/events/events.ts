@@ -6,8 +6,9 @@
 // One pass over the results keeps a few numbers per image (not the image results), so memory
 // grows by about a hundred bytes per image; the reports then read the results again.
 
-import { categoryLabel, drawnCategories, folderOf } from "../categories.ts";
-import type { ImageMetadata, ImageResult, RunInfo } from "../types.ts";
+import { categoryLabel, drawnCategories, folderOf, isDrawn } from "../categories.ts";
+import { settleEventSpecies, type EventSpecies } from "../classifier/eventSpecies.ts";
+import type { Detection, ImageMetadata, ImageResult, RunInfo } from "../types.ts";
 
 /** Seconds between two images of one event when the camera says nothing about bursts. */
 export const DEFAULT_EVENT_GAP_SECONDS = 60;
@@ -37,6 +38,11 @@ export interface CameraEvent {
   maxConfidenceBy: Record<string, number>;
   /** categoryLabel of those categories: "animal", "animal+person", "empty"... */
   category: string;
+  /**
+   * When a species classifier ran: the event's species, settled across its frames, with MaxN
+   * counts (classifier/eventSpecies.ts), of the boxes drawn at the render threshold.
+   */
+  species?: EventSpecies[];
 }
 
 /** What the reports need about each camera (one Camtrap DP deployment each). */
@@ -69,6 +75,8 @@ interface Frame {
   maxConfidence: number;
   counts: Record<string, number>;
   confidenceBy: Record<string, number>;
+  /** The drawn boxes that carry a species, slimmed to what settling needs (labels shared, not copied). */
+  speciesBoxes: Pick<ImageResult, "detections">;
 }
 
 /** The camera an image came from: its serial number when known, else its folder. */
@@ -89,6 +97,9 @@ export async function groupEvents(
   const gapMs = (options.gapSeconds ?? DEFAULT_EVENT_GAP_SECONDS) * 1000;
   const framesByCamera = new Map<string, Frame[]>();
   const cameras = new Map<string, CameraSummary>();
+  // One copy of each species label however many boxes carry it (a label is ~80 characters).
+  const labels = new Map<string, string>();
+  const intern = (label: string): string => labels.get(label) ?? (labels.set(label, label), label);
   for await (const image of images) {
     if (image.status !== "ok") continue;
     const { metadata } = image;
@@ -112,12 +123,18 @@ export async function groupEvents(
       maxConfidence: image.detections.reduce((max, d) => Math.max(max, d.conf), 0),
       counts,
       confidenceBy,
+      speciesBoxes: {
+        detections: image.detections
+          .filter((d) => d.species !== undefined && isDrawn(d, run))
+          .map((d): Detection => ({ category: d.category, conf: d.conf, bbox: [0, 0, 0, 0], species: { ...d.species!, label: intern(d.species!.label) } })),
+      },
     });
     summarise(cameras, camera, image, time);
   }
 
   const events: CameraEvent[] = [];
   const eventByPath = new Map<string, string>();
+  const framesOf = new Map<CameraEvent, Frame[]>();
   for (const camera of [...framesByCamera.keys()].sort()) {
     const frames = framesByCamera.get(camera)!.sort(byTimeThenPath);
     let current: { event: CameraEvent; last: Frame } | undefined;
@@ -126,8 +143,10 @@ export async function groupEvents(
         const event: CameraEvent = { id: eventId(events.length + 1), camera, imageCount: 0, maxConfidence: 0, maxCounts: {}, maxConfidenceBy: {}, category: "" };
         if (frame.time !== undefined) event.start = new Date(frame.time);
         events.push(event);
+        framesOf.set(event, []);
         current = { event, last: frame };
       }
+      framesOf.get(current.event)!.push(frame);
       const { event } = current;
       event.imageCount += 1;
       if (frame.time !== undefined) event.end = new Date(frame.time);
@@ -138,7 +157,10 @@ export async function groupEvents(
       eventByPath.set(frame.path, event.id);
     }
   }
-  for (const event of events) event.category = categoryLabel(Object.keys(event.maxCounts), run);
+  for (const event of events) {
+    event.category = categoryLabel(Object.keys(event.maxCounts), run);
+    if (run.classifier) event.species = settleEventSpecies(framesOf.get(event)!.map((frame) => frame.speciesBoxes));
+  }
   return {
     events,
     cameras: [...cameras.values()].sort((a, b) => (a.camera < b.camera ? -1 : a.camera > b.camera ? 1 : 0)),

@@ -2,6 +2,7 @@
 // mean, and how to open detections.json elsewhere. Plain text, wrapped for any editor.
 
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
+import { ENSEMBLE_THRESHOLDS } from "../classifier/constants.ts";
 import type { PackageSummary } from "./camtrapDp/writePackage.ts";
 import { DEFAULT_UTC_OFFSET } from "./camtrapDp/timestamps.ts";
 import type { RunInfo } from "../types.ts";
@@ -46,6 +47,7 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
         `${plural(totals.images, "image")}: ${totals.ok} processed, ${totals.failed} could not be read. ` +
           ids.map((id) => `${totals.imagesWith[id] ?? 0} with ${name(id)}`).join(", ") +
           `, ${totals.empty} empty (at the render threshold of ${render}).`,
+        speciesBlock(run),
       ],
     ],
     [
@@ -64,7 +66,7 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
       ],
     ],
     ["PATHS", [pathsStart(extras.pathRoot), PATHS_ARE_SHARED]],
-    ...camtrapSection(extras),
+    ...camtrapSection(extras, run),
     [
       "THE TWO THRESHOLDS",
       [
@@ -278,7 +280,7 @@ function zipExtras(extras: ReadmeExtras): Block[] {
   return blocks;
 }
 
-function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
+function camtrapSection(extras: ReadmeExtras, run: RunInfo): Array<[string, Block[]]> {
   const camtrap = extras.camtrapDp;
   if (!camtrap) return [];
   const offset = camtrap.utcOffset ?? DEFAULT_UTC_OFFSET;
@@ -287,7 +289,10 @@ function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
       "deployments.csv has one row per camera, media.csv one per photo with a capture time, and " +
       "observations.csv the detector's machine observations: one per box at the render threshold " +
       '(animal, human or vehicle; "blank" when there is none) and one per event and category. ' +
-      "No species are named: the detector only finds animals.",
+      (run.classifier
+        ? "Animal boxes carry the species the classifier named (scientificName, with its score as classificationProbability), " +
+          "and each event lists its species settled across its frames, counted as the most seen in one photo (MaxN)."
+        : "No species are named: the detector only finds animals."),
     `Times are the cameras' clock times written with the UTC offset ${offset}` +
       (camtrap.utcOffset ? " given when processing." : ", because camera clocks carry no zone: if your cameras ran on another zone, process again with that offset (trapline --utc-offset) or correct it before publishing.") +
       " File paths are relative to the top of this zip.",
@@ -309,6 +314,23 @@ function camtrapSection(extras: ReadmeExtras): Array<[string, Block[]]> {
 }
 
 /** Paragraphs apart; the terms of one list on consecutive lines. */
+/** Which species classifier ran, on what, with which geofence; or why none did. */
+function speciesBlock(run: RunInfo): string {
+  const classifier = run.classifier;
+  if (!classifier) {
+    return `Species were not classified: ${run.classifierAbsent ?? "no species classifier was given"}. Every animal box says "animal" only.`;
+  }
+  const where = classifier.country
+    ? `the geofence placed every photo in ${[classifier.country, classifier.admin1Region].filter(Boolean).join("-")} (the job's country)`
+    : "the geofence placed each photo by its GPS position, and photos without one were not geofenced";
+  return (
+    `Species: classifier ${classifier.model}${classifier.modelId ? ` (${classifier.modelId})` : ""} on ${classifier.provider}, ` +
+    `${classifier.labels.length} labels, named each animal box at or above confidence ${classifier.threshold} with SpeciesNet's ` +
+    `ensemble (its rules, roll-up to the first taxon above ${ENSEMBLE_THRESHOLDS.rollUp}, and ${classifier.geofence ? "its geofence" : "no geofence file"}); ${where}. ` +
+    `Boxes under ${classifier.minCropSide} px a side were not classified and say why.`
+  );
+}
+
 function formatBlocks(blocks: Block[]): string {
   let text = "";
   blocks.forEach((block, i) => {

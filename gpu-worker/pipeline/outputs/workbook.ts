@@ -22,6 +22,7 @@ import ExcelJS from "exceljs";
 import type { CameraEvent } from "../events/events.ts";
 import type { Detection, ImageResult, RunInfo } from "../types.ts";
 import { categoryIds, folderOf, isDrawn } from "../categories.ts";
+import { describeLabel } from "../classifier/taxonomy.ts";
 import {
   createTotals,
   drawnCountsByCategory,
@@ -86,16 +87,18 @@ export async function writeWorkbook(
       useSharedStrings: false,
     });
     const totals = createTotals(run);
+    const species = new SpeciesTally();
     const imageSheets = new SheetSeries(workbook, "Images", imageColumns(run), maxRows);
     for await (const image of images) {
       tallyImage(totals, image, run);
-      imageSheets.addRow(imageRow(image, run));
+      const imageSpecies = run.classifier ? species.addImage(image, run) : undefined;
+      imageSheets.addRow([...imageRow(image, run), ...(imageSpecies !== undefined ? [imageSpecies] : [])]);
       await spool.add(image);
       await imageSheets.pace();
     }
     imageSheets.close();
 
-    const detectionSheets = new SheetSeries(workbook, "Detections", detectionColumns(), maxRows);
+    const detectionSheets = new SheetSeries(workbook, "Detections", detectionColumns(run), maxRows);
     for await (const spooled of spool.read()) {
       for (const detection of spooled.detections) detectionSheets.addRow(detectionRow(spooled, detection, run));
       await detectionSheets.pace();
@@ -103,15 +106,16 @@ export async function writeWorkbook(
     detectionSheets.close();
 
     if (options.events) {
-      const eventSheets = new SheetSeries(workbook, "Events", eventColumns(), maxRows);
+      const eventSheets = new SheetSeries(workbook, "Events", eventColumns(run), maxRows);
       for (const event of options.events) {
-        eventSheets.addRow(eventRow(event));
+        species.addEvent(event);
+        eventSheets.addRow(eventRow(event, run));
         await eventSheets.pace();
       }
       eventSheets.close();
     }
 
-    writeSummarySheet(workbook.addWorksheet("Summary"), run, totals);
+    writeSummarySheet(workbook.addWorksheet("Summary"), run, totals, run.classifier ? species : undefined);
     await workbook.commit();
     return totals;
   } catch (error) {
@@ -153,6 +157,7 @@ function imageColumns(run: RunInfo): ColumnSpec[] {
     { header: "height (px)", width: 11 },
     { header: "file size (bytes)", width: 16, numFmt: "#,##0" },
     { header: "format", width: 8 },
+    ...(run.classifier ? [{ header: "species (boxes)", width: 40 }] : []),
   ];
 }
 
@@ -220,7 +225,7 @@ function mapLink(latitude: number | undefined, longitude: number | undefined): C
   return { formula: `HYPERLINK("${mapUrl(latitude, longitude)}","map")`, result: "map" };
 }
 
-function detectionColumns(): ColumnSpec[] {
+function detectionColumns(run: RunInfo): ColumnSpec[] {
   return [
     { header: "path", width: 40 },
     { header: "category", width: 10 },
@@ -234,6 +239,15 @@ function detectionColumns(): ColumnSpec[] {
     { header: "right (px)", width: 10 },
     { header: "bottom (px)", width: 11 },
     { header: "drawn", width: 7 },
+    ...(run.classifier
+      ? [
+          { header: "species", width: 24 },
+          { header: "scientific name", width: 24 },
+          { header: "species confidence", width: 17, numFmt: "0.000" },
+          { header: "species source", width: 30 },
+          { header: "not classified because", width: 40 },
+        ]
+      : []),
   ];
 }
 
@@ -254,10 +268,19 @@ function detectionRow(image: SpooledImage, detection: Detection, run: RunInfo): 
     pixels(x + w, image.width),
     pixels(y + h, image.height),
     isDrawn(detection, run),
+    ...(run.classifier ? speciesCells(detection) : []),
   ];
 }
 
-function eventColumns(): ColumnSpec[] {
+/** Species, scientific name, confidence, SpeciesNet's prediction_source, and why a box was not classified. */
+function speciesCells(detection: Detection): CellValue[] {
+  const { species } = detection;
+  if (!species) return [null, null, null, null, detection.classificationSkipped ?? null];
+  const described = describeLabel(species.label);
+  return [described.commonName || null, described.scientificName ?? null, species.score, species.source, null];
+}
+
+function eventColumns(run: RunInfo): ColumnSpec[] {
   return [
     { header: "event", width: 9 },
     { header: "camera", width: 24 },
@@ -266,14 +289,62 @@ function eventColumns(): ColumnSpec[] {
     { header: "images", width: 8 },
     { header: "max confidence", width: 15, numFmt: "0.000" },
     { header: "category", width: 16 },
+    ...(run.classifier ? [{ header: "species (MaxN)", width: 40 }] : []),
   ];
 }
 
-function eventRow(event: CameraEvent): CellValue[] {
-  return [event.id, event.camera, event.start ?? null, event.end ?? null, event.imageCount, event.maxConfidence, event.category];
+function eventRow(event: CameraEvent, run: RunInfo): CellValue[] {
+  const species = run.classifier ? [speciesList((event.species ?? []).map((s) => [s.label, s.count]))] : [];
+  return [event.id, event.camera, event.start ?? null, event.end ?? null, event.imageCount, event.maxConfidence, event.category, ...species];
 }
 
-function writeSummarySheet(sheet: Worksheet, run: RunInfo, totals: ResultTotals): void {
+/** "leopard (2); plains zebra (1)": common names with a count each, or null when there are none. */
+function speciesList(entries: Array<[string, number]>): string | null {
+  return entries.length > 0 ? entries.map(([label, n]) => `${describeLabel(label).commonName || label} (${n})`).join("; ") : null;
+}
+
+interface SpeciesTotals {
+  boxes: number;
+  images: number;
+  events: number;
+  /** Largest MaxN of any event. */
+  maxN: number;
+}
+
+/** Per species label: boxes, images and events, for the Summary sheet. Bounded by the number of labels. */
+class SpeciesTally {
+  readonly byLabel = new Map<string, SpeciesTotals>();
+
+  private entry(label: string): SpeciesTotals {
+    let entry = this.byLabel.get(label);
+    if (!entry) this.byLabel.set(label, (entry = { boxes: 0, images: 0, events: 0, maxN: 0 }));
+    return entry;
+  }
+
+  /** Counts the image's drawn boxes by species; returns its Images-sheet cell. */
+  addImage(image: ImageResult, run: RunInfo): string | null {
+    const counts = new Map<string, number>();
+    for (const detection of image.detections) {
+      if (detection.species && isDrawn(detection, run)) counts.set(detection.species.label, (counts.get(detection.species.label) ?? 0) + 1);
+    }
+    for (const [label, n] of counts) {
+      const entry = this.entry(label);
+      entry.boxes += n;
+      entry.images += 1;
+    }
+    return speciesList([...counts].sort((a, b) => b[1] - a[1]));
+  }
+
+  addEvent(event: CameraEvent): void {
+    for (const species of event.species ?? []) {
+      const entry = this.entry(species.label);
+      entry.events += 1;
+      entry.maxN = Math.max(entry.maxN, species.count);
+    }
+  }
+}
+
+function writeSummarySheet(sheet: Worksheet, run: RunInfo, totals: ResultTotals, species?: SpeciesTally): void {
   const ids = categoryIds(run);
   const name = (id: string) => categoryName(run, id);
   sheet.columns = [{ width: 40 }, ...Array.from({ length: 4 + ids.length * 2 }, () => ({ width: 14 }))];
@@ -306,7 +377,25 @@ function writeSummarySheet(sheet: Worksheet, run: RunInfo, totals: ResultTotals)
   pair("started (UTC)", run.startedAt, DATE_FORMAT);
   pair("completed (UTC)", run.completedAt, DATE_FORMAT);
   pair("duration (seconds)", (run.completedAt.getTime() - run.startedAt.getTime()) / 1000, "0.0");
+  if (run.classifier) {
+    pair("species classifier", run.classifier.model);
+    if (run.classifier.modelId) pair("classifier id", run.classifier.modelId);
+    pair("classification threshold", run.classifier.threshold);
+    pair("country (geofence)", run.classifier.country ? [run.classifier.country, run.classifier.admin1Region].filter(Boolean).join("-") : "from each photo's GPS, else none");
+  } else if (run.classifierAbsent) {
+    pair("species", `not classified: ${run.classifierAbsent}`);
+  }
   sheet.addRow([]).commit();
+
+  if (species) {
+    bold(sheet.addRow(["species", "scientific name", "boxes", "images", "events", "max in one event (MaxN)"]));
+    const rows = [...species.byLabel].sort(([, a], [, b]) => b.boxes - a.boxes || b.events - a.events);
+    for (const [label, counts] of rows) {
+      const described = describeLabel(label);
+      sheet.addRow([described.commonName || label, described.scientificName ?? null, counts.boxes, counts.images, counts.events, counts.maxN]).commit();
+    }
+    sheet.addRow([]).commit();
+  }
 
   bold(
     sheet.addRow([

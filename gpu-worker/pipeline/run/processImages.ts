@@ -5,13 +5,15 @@
 // worker) is the sink's business, so the CLI and every shard of a job share this loop.
 import sharp from "sharp";
 import type { ImagesChoice } from "../../../core/jobs.ts";
+import type { SpeciesClassifier } from "../classifier/classifier.ts";
+import { CLASSIFIER_SOURCE_MAX_PIXELS } from "../classifier/constants.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
 import type { Detector } from "../detector/detector.ts";
 import { preprocessForDetector, type PreprocessedImage } from "../detector/preprocess.ts";
 import { readImageMetadata } from "../metadata/exif.ts";
 import { renderDetections } from "../outputs/render.ts";
 import { chunk, prefetch } from "./prefetch.ts";
-import type { ImageMetadata, ImageResult, InputItem } from "../types.ts";
+import type { Detection, ImageMetadata, ImageResult, InputItem, SpeciesLocation } from "../types.ts";
 import { ZipPaths } from "../zipLayout.ts";
 
 export interface ProcessOptions {
@@ -20,6 +22,11 @@ export interface ProcessOptions {
   outputThreshold?: number;
   /** Boxes at or above are drawn and counted (model's typical threshold; MD v5: 0.2). */
   renderThreshold?: number;
+  /**
+   * The species classifier, opened once (like the detector) and set for this job's country and
+   * threshold (SpeciesClassifier.forJob). Absent: no species, and results are as without one.
+   */
+  classifier?: SpeciesClassifier;
   /** Which photos go back with the results (core/jobs.ts DEFAULT_IMAGES when absent). */
   images: ImagesChoice;
   /** Total number of items, when known up front, for progress and ETA. */
@@ -38,7 +45,7 @@ export interface PipelineProgress {
   stage: "images" | "reports";
 }
 
-export type StageName = "decode" | "metadata" | "inference" | "render" | "zip" | "reports";
+export type StageName = "decode" | "metadata" | "inference" | "classify" | "render" | "zip" | "reports";
 export type StageTimes = Record<StageName, number>;
 
 /** Where each finished image goes. `bytes` is set when the package carries this photo. */
@@ -47,7 +54,7 @@ export interface ImageSink {
 }
 
 export function emptyStageTimes(): StageTimes {
-  return { decode: 0, metadata: 0, inference: 0, render: 0, zip: 0, reports: 0 };
+  return { decode: 0, metadata: 0, inference: 0, classify: 0, render: 0, zip: 0, reports: 0 };
 }
 
 /** Runs `work`, adding its wall time to `stage` (stages overlap, so they add up to more than the run). */
@@ -90,7 +97,12 @@ export async function processImages(
   options: ProcessOptions,
   stageMs: StageTimes = emptyStageTimes(),
 ): Promise<StageTimes> {
-  const { detector } = options;
+  const { detector, classifier } = options;
+  // With a classifier the photo is decoded once, kept as displayed for the crops (capped, see
+  // CLASSIFIER_SOURCE_MAX_PIXELS) and letterboxed from those pixels: no second decode, but the
+  // decode runs at full size (the JPEG decoder can no longer shrink on load for the detector)
+  // and each photo waiting in the prefetch window holds its displayed pixels until classified.
+  const decodeOptions = classifier ? { keepDisplayed: { maxPixels: CLASSIFIER_SOURCE_MAX_PIXELS } } : {};
   const outputThreshold = options.outputThreshold ?? DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD;
   const renderThreshold = options.renderThreshold ?? DEFAULT_RENDER_THRESHOLD;
   const categories = categoriesOf(detector);
@@ -113,7 +125,7 @@ export async function processImages(
     const [metadata, decoded] = await Promise.all([
       timed(stageMs, "metadata", () => readImageMetadata(bytes)),
       timed(stageMs, "decode", () =>
-        preprocessForDetector(bytes, detector.info.spec).then(
+        preprocessForDetector(bytes, detector.info.spec, decodeOptions).then(
           (image) => ({ image }),
           (error: unknown) => ({ error: messageOf(error) }),
         ),
@@ -122,7 +134,7 @@ export async function processImages(
     return { path, bytes, fileSize: bytes.length, metadata, ...decoded };
   };
 
-  const finish = async (item: PreparedItem, detections: ImageResult["detections"]): Promise<void> => {
+  const finish = async (item: PreparedItem, detections: Detection[], speciesLocation?: SpeciesLocation): Promise<void> => {
     const result: ImageResult = {
       path: item.path,
       status: item.image ? "ok" : "failed",
@@ -133,6 +145,7 @@ export async function processImages(
       metadata: item.metadata,
       fileSize: item.fileSize,
       ...(item.image ? { format: item.image.format } : {}),
+      ...(speciesLocation ? { speciesLocation } : {}),
     };
     const detected = detections.some((d) => d.conf >= renderThreshold);
     let bytes: Buffer | undefined;
@@ -164,15 +177,31 @@ export async function processImages(
     const prepared = prefetch(inputs, batchSize * 2, prepare);
     for await (const batch of chunk(prepared, batchSize)) {
       const decoded = batch.filter((item) => item.image);
-      const detecting = timed(stageMs, "inference", () => detector.detect(decoded.map((item) => item.image!), outputThreshold));
+      const detecting = timed(stageMs, "inference", () => detector.detect(decoded.map((item) => item.image!), outputThreshold)).then(
+        (detections): Promise<Array<{ detections: Detection[]; location?: SpeciesLocation }>> =>
+          classifier
+            ? // Every animal box of the batch's photos, cropped from their displayed pixels, in shared batches.
+              timed(stageMs, "classify", () =>
+                classifier.classify(
+                  decoded.map((item, i) => ({
+                    image: item.image!.displayed ?? { pixels: new Uint8Array(0), width: 0, height: 0 },
+                    detections: detections[i]!,
+                    ...(item.metadata.latitude !== undefined ? { latitude: item.metadata.latitude } : {}),
+                    ...(item.metadata.longitude !== undefined ? { longitude: item.metadata.longitude } : {}),
+                  })),
+                ),
+              )
+            : Promise.resolve(detections.map((found) => ({ detections: found }))),
+      );
       // Finish the previous batch while this one is on the inference thread.
       await finishing;
-      finishing = detecting.then(async (detections) => {
-        const byItem = new Map(decoded.map((item, i) => [item, detections[i]!]));
+      finishing = detecting.then(async (results) => {
+        const byItem = new Map(decoded.map((item, i) => [item, results[i]!]));
         for (const item of batch) {
-          const found = byItem.get(item) ?? [];
-          item.image = item.image && { ...item.image, pixels: Buffer.alloc(0) }; // free the tensor pixels early
-          await finish(item, found);
+          const found = byItem.get(item);
+          // Free the tensor and displayed pixels early.
+          item.image = item.image && { pixels: Buffer.alloc(0), geometry: item.image.geometry, format: item.image.format, warnings: item.image.warnings };
+          await finish(item, found?.detections ?? [], found?.location);
         }
       });
     }

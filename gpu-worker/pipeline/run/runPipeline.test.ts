@@ -12,12 +12,14 @@ import exifr from "exifr";
 import sharp from "sharp";
 import { ascii, byte, exifApp1Segment, rational, short } from "../../../test/helpers/exifImages.ts";
 import { readZip } from "../../../test/helpers/readZip.ts";
-import { writeTinyDetector } from "../../../test/helpers/tinyModels.ts";
+import { LABELS, labelsFile } from "../../../test/helpers/speciesLabels.ts";
+import { writeTinyClassifier, writeTinyDetector } from "../../../test/helpers/tinyModels.ts";
+import { SpeciesClassifier } from "../classifier/classifier.ts";
 import { storedEntry, zipBytes } from "../../../test/helpers/zipBytes.ts";
 import { Detector } from "../detector/detector.ts";
 import { validateCamtrapPackage } from "../../../test/helpers/camtrapDp/validatePackage.ts";
 import { collectInputs } from "../inputs/collectInputs.ts";
-import type { InputItem } from "../types.ts";
+import type { ImageResult, InputItem, RunInfo } from "../types.ts";
 import { ZIP_OWN_NAMES } from "../zipLayout.ts";
 import { runPipeline, type PipelineProgress, type PipelineSummary } from "./runPipeline.ts";
 
@@ -27,6 +29,8 @@ let summary: PipelineSummary;
 let zip: Map<string, Buffer>;
 const progress: PipelineProgress[] = [];
 const inputs = new Map<string, Buffer>();
+/** The species runs' zips, by classifier layout, for the output tests after them. */
+const speciesZips = new Map<string, { zip: Map<string, Buffer>; run: RunInfo; dir: string }>();
 
 /** A 640x480 grey JPEG, optionally with a target the tiny model finds, and optional EXIF. */
 async function photo(options: { target?: { left: number; top: number; width: number; height: number }; exif?: Buffer } = {}) {
@@ -240,4 +244,175 @@ test("by default the zip carries boxed copies of the photos with a detection onl
   const none = await entriesWith("none");
   assert.deepEqual([...none.zip.keys()].sort(), reports);
   assert.match(none.zip.get("README.txt")!.toString("utf8"), /reports only/);
+});
+
+/**
+ * A 640x480 PNG with two "animals" the split-halves tiny detector finds one each: on the left a
+ * solid target (red, B 230: confidence 0.9), on the right a target-coloured frame around a blue
+ * body. The tiny classifier names a crop by its mean colour: red on the left, blue on the right.
+ */
+async function twoAnimals(exif?: Buffer): Promise<Buffer> {
+  const solid = (width: number, height: number, background: { r: number; g: number; b: number }) =>
+    sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+  const target = { r: 255, g: 0, b: 230 };
+  const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 60, g: 60, b: 60 } } })
+    .composite([
+      { input: await solid(160, 200, target), left: 60, top: 140 },
+      { input: await solid(180, 200, target), left: 400, top: 140 },
+      { input: await solid(148, 168, { r: 0, g: 0, b: 255 }), left: 416, top: 156 },
+    ])
+    .jpeg({ quality: 100, chromaSubsampling: "4:4:4" })
+    .toBuffer();
+  return exif ? Buffer.concat([png.subarray(0, 2), exif, png.subarray(2)]) : png;
+}
+
+for (const layout of ["nchw", "nhwc"] as const) {
+  test(`with a classifier (${layout.toUpperCase()}), each animal box of a photo gets its own species`, async () => {
+    const speciesDir = await mkdtemp(join(dir, `species-${layout}-`));
+    const labels = [LABELS.leopard, LABELS.zebra, LABELS.wildebeest];
+    const modelPath = join(speciesDir, "tiny-classifier.onnx");
+    await writeTinyClassifier(modelPath, { layout, inputSize: 32 });
+    await writeFile(join(speciesDir, "tiny-classifier.labels.txt"), labelsFile(labels));
+    const detectorPath = join(speciesDir, "two.onnx");
+    await writeTinyDetector(detectorPath, { layout: "yolov5", inputSize: 320, dynamicSpatial: true, stride: 32, splitHalves: true });
+    const twoDetector = await Detector.open({ modelPath: detectorPath, provider: "cpu", batchSize: 2 });
+    const opened = await SpeciesClassifier.open({ modelPath, provider: "cpu" });
+    // NHWC runs as the queue worker does: the model opened once, the job's country set on it.
+    const classifier = layout === "nhwc" ? opened.forJob({ location: { country: "ken" } }) : opened;
+    const dated = (time: string) => exifApp1Segment({ exif: { 0x9003: ascii(`2023:07:14 ${time}`) } });
+    try {
+      const items: InputItem[] = [
+        ["gps/two.jpg", await twoAnimals(cameraExif)],
+        ["nogps/two.jpg", await twoAnimals(dated("06:00:00"))],
+        ["nogps/blank.jpg", await photo({ exif: dated("06:00:20") })],
+      ].map(([path, bytes]) => ({ kind: "image", source: { path: path as string, size: (bytes as Buffer).length, read: () => Promise.resolve(bytes as Buffer) } }));
+      const results = new Map<string, ImageResult>();
+      const out = createWriteStream(join(speciesDir, "results.zip"));
+      const run = await runPipeline(items, out, {
+        detector: twoDetector,
+        detectorName: "two.onnx",
+        classifier,
+        images: "none",
+        // Coordinates for the camera without GPS: a deployment must have some to validate.
+        camtrapDp: { location: { latitude: -1.3, longitude: 36.8 } },
+        onResult: (result) => results.set(result.path, result),
+      });
+      await finished(out);
+      speciesZips.set(layout, { zip: await readZip(join(speciesDir, "results.zip")), run: run.run, dir: speciesDir });
+
+      for (const path of ["gps/two.jpg", "nogps/two.jpg"]) {
+        const boxes = [...results.get(path)!.detections].sort((a, b) => a.bbox[0] - b.bbox[0]);
+        assert.equal(boxes.length, 2, `${path}: two boxes`);
+        assert.deepEqual(boxes.map((d) => d.species?.label), [LABELS.leopard, LABELS.wildebeest], path);
+        assert.deepEqual(boxes.map((d) => d.species?.source), ["classifier", "classifier"]);
+        assert.deepEqual(boxes.map((d) => d.classifications?.[0]?.[0]), ["0", "2"]);
+      }
+      if (layout === "nhwc") {
+        // The job's country wins over any GPS.
+        assert.deepEqual(results.get("gps/two.jpg")!.speciesLocation, { source: "option", country: "KEN" });
+        assert.deepEqual(results.get("nogps/two.jpg")!.speciesLocation, { source: "option", country: "KEN" });
+        assert.equal(run.run.classifier?.country, "KEN");
+      } else {
+        // The GPS (2°20' S, 61°30' W) is in Brazil; the other photo has no position, so no geofence.
+        assert.deepEqual(results.get("gps/two.jpg")!.speciesLocation, { source: "gps", country: "BRA" });
+        assert.deepEqual(results.get("nogps/two.jpg")!.speciesLocation, { source: "none" });
+        assert.equal(run.run.classifier?.country, undefined);
+      }
+      assert.equal(run.run.classifier?.model, "tiny-classifier.onnx");
+      assert.equal(run.run.classifier?.inputLayout, layout);
+    } finally {
+      await classifier.close();
+      await opened.close();
+      await twoDetector.close();
+    }
+  });
+}
+
+/** detections.json of a species run, as MD's validator reads it. */
+interface SpeciesBatchFile {
+  images: { file: string; detections: { category: string; conf: number; bbox: number[]; classifications?: [string, number][] }[] | null }[];
+  classification_categories: Record<string, string>;
+  classification_category_descriptions: Record<string, string>;
+  info: { classifier: string; classifier_metadata: Record<string, unknown> };
+}
+
+for (const layout of ["nchw", "nhwc"] as const) {
+  test(`with a classifier (${layout.toUpperCase()}), species reach detections.json, the workbook, Camtrap DP and README.txt`, async () => {
+    const species = speciesZips.get(layout);
+    assert.ok(species, "the species run before this test wrote its zip");
+    const { zip: speciesZip, dir: speciesDir } = species;
+    const rawJson = speciesZip.get("detections.json")!.toString("utf8");
+    const json = JSON.parse(rawJson) as SpeciesBatchFile;
+    // MD's format rules: string ids, float confidences, at most 5, most likely first, every id known.
+    assert.equal(json.info.classifier, "tiny-classifier.onnx");
+    assert.equal(json.info.classifier_metadata.input_layout, layout);
+    assert.equal(json.info.classifier_metadata.country, layout === "nhwc" ? "KEN" : null);
+    assert.deepEqual(json.classification_category_descriptions, { "0": LABELS.leopard, "1": LABELS.zebra, "2": LABELS.wildebeest });
+    assert.deepEqual(json.classification_categories, { "0": "leopard", "1": "plains zebra", "2": "common wildebeest" });
+    const boxes = json.images.flatMap((image) => image.detections ?? []);
+    assert.equal(boxes.length, 4);
+    for (const box of boxes) {
+      const list = box.classifications!;
+      assert.ok(list.length >= 1 && list.length <= 5);
+      for (const [id, conf] of list) {
+        assert.equal(typeof id, "string");
+        assert.ok(id in json.classification_categories);
+        assert.ok(conf >= 0 && conf <= 1);
+      }
+      assert.deepEqual([...list].sort((a, b) => b[1] - a[1]), list, "descending");
+    }
+    assert.match(rawJson, /"classifications":\[\["0",0\.\d+\]/, "confidences written as floats");
+    const named = (path: string) =>
+      json.images.find((image) => image.file === path)!.detections!.sort((a, b) => a.bbox[0]! - b.bbox[0]!).map((d) => json.classification_categories[d.classifications![0]![0]]);
+    assert.deepEqual(named("gps/two.jpg"), ["leopard", "common wildebeest"]);
+
+    // The workbook: species per box, per image, per event (MaxN) and a summary.
+    const xlsxPath = join(speciesDir, "results.xlsx");
+    await writeFile(xlsxPath, speciesZip.get("results.xlsx")!);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(xlsxPath);
+    const rowsOf = (name: string) => {
+      const sheet = workbook.getWorksheet(name)!;
+      const header = Array.from(sheet.getRow(1).values as unknown[], String);
+      const rows: Record<string, unknown>[] = [];
+      sheet.eachRow((row, n) => {
+        if (n > 1) rows.push(Object.fromEntries(header.map((h, i) => [h, (row.values as unknown[])[i]])));
+      });
+      return rows;
+    };
+    const detectionRows = rowsOf("Detections").filter((row) => row.path === "gps/two.jpg").sort((a, b) => Number(a.x_min) - Number(b.x_min));
+    assert.deepEqual(detectionRows.map((row) => [row.species, row["scientific name"], row["species source"]]), [
+      ["leopard", "Panthera pardus", "classifier"],
+      ["common wildebeest", "Connochaetes taurinus", "classifier"],
+    ]);
+    assert.ok(Number(detectionRows[0]!["species confidence"]) > 0.8);
+    const imageRow = rowsOf("Images").find((row) => row.path === "gps/two.jpg")!;
+    assert.match(String(imageRow["species (boxes)"]), /leopard \(1\)/);
+    assert.match(String(imageRow["species (boxes)"]), /common wildebeest \(1\)/);
+    const events = rowsOf("Events");
+    const burst = events.find((row) => row.images === 2)!;
+    assert.match(String(burst["species (MaxN)"]), /leopard \(1\).*common wildebeest \(1\)|common wildebeest \(1\).*leopard \(1\)/);
+    const summary: unknown[][] = [];
+    workbook.getWorksheet("Summary")!.eachRow((row) => summary.push((row.values as unknown[]).slice(1)));
+    const leopard = summary.find((row) => row[0] === "leopard")!;
+    assert.deepEqual(leopard, ["leopard", "Panthera pardus", 2, 2, 2, 1], "boxes, images, events, MaxN");
+
+    // Camtrap DP: scientific names on media and event observations, still valid against the schemas.
+    const packageDir = join(speciesDir, "camtrap-dp");
+    await mkdir(packageDir);
+    for (const [name, bytes] of speciesZip) if (name.startsWith("camtrap-dp/")) await writeFile(join(speciesDir, name), bytes);
+    assert.deepEqual(await validateCamtrapPackage(packageDir), []);
+    const observations = speciesZip.get("camtrap-dp/observations.csv")!.toString("utf8");
+    assert.match(observations, /,media,animal,,Panthera pardus,1,.*,machine,/);
+    assert.match(observations, /,event,animal,,Connochaetes taurinus,1,.*,machine,/);
+    const descriptor = JSON.parse(speciesZip.get("camtrap-dp/datapackage.json")!.toString("utf8")) as { taxonomic: { scientificName: string; taxonRank: string }[] };
+    assert.deepEqual(descriptor.taxonomic.map((t) => [t.scientificName, t.taxonRank]), [["Connochaetes taurinus", "species"], ["Panthera pardus", "species"]]);
+
+    assert.match(speciesZip.get("README.txt")!.toString("utf8"), /Species: classifier tiny-classifier\.onnx/);
+  });
+}
+
+test("without a classifier README.txt says species were not classified, and detections carry no classifications", () => {
+  assert.match(zip.get("README.txt")!.toString("utf8").replace(/\s+/g, " "), /Species were not classified/);
+  assert.doesNotMatch(zip.get("detections.json")!.toString("utf8"), /classification/);
 });

@@ -6,6 +6,7 @@
 import type { Writable } from "node:stream";
 import { DEFAULT_IMAGES, type ImagesChoice } from "../../../core/jobs.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
+import type { SpeciesClassifier } from "../classifier/classifier.ts";
 import type { Detector } from "../detector/detector.ts";
 import { ResultsZip } from "../outputs/resultsZip.ts";
 import { sortedPath } from "../outputs/sortedView.ts";
@@ -25,6 +26,10 @@ export interface PipelineOptions {
   /** Model file name for detections.json's info.detector, e.g. "md_v5a.0.0.onnx". */
   detectorName: string;
   modelId?: string;
+  /** The species classifier for this run (its country and threshold set); absent: no species. */
+  classifier?: SpeciesClassifier;
+  /** Why there is no classifier, for README.txt ("--no-classifier was given"...). */
+  classifierAbsent?: string;
   /** Everything above goes into detections.json (MD default 0.005). */
   outputThreshold?: number;
   /** Boxes at or above are drawn and counted (model's typical threshold; MD v5: 0.2). */
@@ -88,6 +93,7 @@ export async function runPipeline(
       },
       {
         detector,
+        ...(options.classifier ? { classifier: options.classifier } : {}),
         outputThreshold,
         renderThreshold,
         images,
@@ -110,6 +116,11 @@ export async function runPipeline(
       provider: detector.provider,
       startedAt,
       completedAt: new Date(),
+      ...(options.classifier
+        ? { classifier: options.classifier.runInfo }
+        : options.classifierAbsent
+          ? { classifierAbsent: options.classifierAbsent }
+          : {}),
     };
     const totals = await timed(stageMs, "reports", () =>
       writeReports(zip, spool, run, {

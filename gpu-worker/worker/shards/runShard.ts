@@ -8,7 +8,7 @@ import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImagesChoice } from "../../../core/jobs.ts";
 import { shardKeys } from "../../../core/keys.ts";
-import { processImages, type Detector, type InputItem, type PipelineProgress } from "../../pipeline/index.ts";
+import { processImages, type Detector, type InputItem, type PipelineProgress, type SpeciesClassifier } from "../../pipeline/index.ts";
 import { ResultsZip } from "../../pipeline/outputs/resultsZip.ts";
 import { emptyStageTimes, type StageTimes } from "../../pipeline/run/processImages.ts";
 import { startResultUpload } from "../s3Results.ts";
@@ -19,6 +19,8 @@ export interface ShardOptions {
   jobId: string;
   index: number;
   detector: Detector;
+  /** The species classifier, set for this job (SpeciesClassifier.forJob); absent: no species. */
+  classifier?: SpeciesClassifier;
   outputThreshold: number;
   renderThreshold: number;
   images: ImagesChoice;
@@ -58,6 +60,7 @@ export async function runShard(inputs: AsyncIterable<InputItem>, options: ShardO
       },
       {
         detector: options.detector,
+        ...(options.classifier ? { classifier: options.classifier } : {}),
         outputThreshold: options.outputThreshold,
         renderThreshold: options.renderThreshold,
         images: options.images,

@@ -10,7 +10,9 @@ import { PassThrough, type Readable } from "node:stream";
 import { stringify } from "csv-stringify";
 import type { EventGrouping, CameraSummary } from "../../events/events.ts";
 import { cameraOf, captureTimeOf } from "../../events/events.ts";
-import type { Detection, ImageResult, RunInfo } from "../../types.ts";
+import type { Detection, ImageResult, RunInfo, SpeciesPrediction } from "../../types.ts";
+import { SPECIESNET_LABELS } from "../../classifier/constants.ts";
+import { describeLabel, parseLabel } from "../../classifier/taxonomy.ts";
 import { isDrawn } from "../../categories.ts";
 import { inertCsvText } from "../formulaInjection.ts";
 import { calendarDate, DEFAULT_UTC_OFFSET, utcInstant, withOffset } from "./timestamps.ts";
@@ -108,9 +110,10 @@ export async function writeCamtrapPackage(
   });
 
   const classification = { classificationMethod: "machine", classifiedBy: classifier(run), classificationTimestamp: utcInstant(run.completedAt) };
+  const taxa = new Taxa();
   await writeCsv(sink, "observations", async (write) => {
     for await (const record of mediaRecords(results())) {
-      for (const row of mediaObservations(record, grouping, run, offset)) await write({ ...row, ...classification });
+      for (const row of mediaObservations(record, grouping, run, offset, taxa)) await write({ ...row, ...classification });
     }
     for (const event of grouping.events) {
       if (event.start === undefined || event.end === undefined) continue;
@@ -126,6 +129,13 @@ export async function writeCamtrapPackage(
       if (ids.length === 0) await write({ ...base, observationID: `${event.id}_blank`, observationType: "blank" });
       for (const id of ids) {
         const name = run.categories[id] ?? id;
+        if (name === "animal" && event.species && event.species.length > 0) {
+          // The event's species, settled across its frames, each with its MaxN count.
+          for (const [i, species] of event.species.entries()) {
+            await write({ ...base, observationID: `${event.id}_${name}_${i + 1}`, count: species.count, ...speciesFields(species, taxa) });
+          }
+          continue;
+        }
         await write({
           ...base,
           observationID: `${event.id}_${name}`,
@@ -137,7 +147,7 @@ export async function writeCamtrapPackage(
     }
   });
 
-  const descriptor = packageDescriptor(cameras, grouping, run, options, { media, withoutTime, unnameable, withoutCoordinates });
+  const descriptor = packageDescriptor(cameras, grouping, run, options, { media, withoutTime, unnameable, withoutCoordinates }, taxa.list());
   await sink("datapackage.json", Buffer.from(`${JSON.stringify(descriptor, null, 2)}\n`));
   return { media, withoutTime, unnameable, withoutCoordinates };
 }
@@ -198,7 +208,7 @@ function mediaRow({ image, mediaID, timestamp }: MediaRecord, offset: string): R
 }
 
 /** One observation per box at the render threshold, or one "blank" when there is none. */
-function mediaObservations({ image, mediaID, timestamp }: MediaRecord, grouping: EventGrouping, run: RunInfo, offset: string): Row[] {
+function mediaObservations({ image, mediaID, timestamp }: MediaRecord, grouping: EventGrouping, run: RunInfo, offset: string, taxa: Taxa): Row[] {
   const at = withOffset(timestamp, offset);
   const base: Row = {
     deploymentID: cameraOf(image.path, image.metadata),
@@ -219,8 +229,56 @@ function mediaObservations({ image, mediaID, timestamp }: MediaRecord, grouping:
       count: 1,
       ...bbox(detection),
       classificationProbability: detection.conf,
+      ...(detection.species ? speciesFields(detection.species, taxa) : {}),
     };
   });
+}
+
+/**
+ * A SpeciesNet label as Camtrap DP's observation fields: its type (human, vehicle, blank,
+ * "unknown" for "no cv result", else animal), its scientific name when it has one, and the
+ * ensemble's score as the probability. Names go into `taxa` for datapackage.json.
+ */
+function speciesFields(species: Pick<SpeciesPrediction, "label" | "score">, taxa: Taxa): Row {
+  const { label, score } = species;
+  const described = describeLabel(label);
+  const observationType =
+    label === SPECIESNET_LABELS.human ? "human" : described.rank === "unknown" ? "unknown" : described.rank === "blank" || described.rank === "vehicle" ? described.rank : "animal";
+  if (described.scientificName) taxa.add(label);
+  return {
+    observationType,
+    scientificName: described.scientificName,
+    // A roll-up's summed score may pass 1 by a rounding error; the schema's maximum is 1.
+    classificationProbability: Math.min(1, score),
+  };
+}
+
+/** The taxa the observations name, for datapackage.json's "taxonomic". Bounded by the classifier's labels. */
+class Taxa {
+  private readonly byName = new Map<string, Record<string, unknown>>();
+
+  add(label: string): void {
+    const described = describeLabel(label);
+    const name = described.scientificName;
+    if (!name || this.byName.has(name)) return;
+    const parts = parseLabel(label);
+    const capitalise = (taxon: string) => (taxon ? taxon.charAt(0).toUpperCase() + taxon.slice(1) : undefined);
+    this.byName.set(name, {
+      scientificName: name,
+      ...(described.rank !== "blank" && described.rank !== "vehicle" && described.rank !== "unknown" ? { taxonRank: described.rank } : {}),
+      kingdom: "Animalia",
+      ...Object.fromEntries(
+        (["class", "order", "family", "genus"] as const)
+          .map((level): [string, string | undefined] => [level, capitalise(parts[level])])
+          .filter(([, taxon]) => taxon !== undefined),
+      ),
+      ...(described.commonName ? { vernacularNames: { eng: described.commonName } } : {}),
+    });
+  }
+
+  list(): Record<string, unknown>[] {
+    return [...this.byName.values()].sort((a, b) => String(a.scientificName).localeCompare(String(b.scientificName)));
+  }
 }
 
 /** MegaDetector's [x, y, width, height] already is Camtrap DP's bbox; a box with no area gets none. */
@@ -231,7 +289,8 @@ function bbox({ bbox: [x, y, width, height] }: Detection): Row {
 }
 
 function classifier(run: RunInfo): string {
-  return `MegaDetector ${run.modelId ?? run.detector} (Trapline)`;
+  const species = run.classifier ? ` and species classifier ${run.classifier.modelId ?? run.classifier.model} with SpeciesNet's ensemble` : "";
+  return `MegaDetector ${run.modelId ?? run.detector}${species} (Trapline)`;
 }
 
 /**
@@ -268,7 +327,14 @@ async function writeCsv(sink: PackageSink, table: TableName, produce: (write: (r
   await Promise.all([consumed, produced]);
 }
 
-function packageDescriptor(cameras: CameraSummary[], grouping: EventGrouping, run: RunInfo, options: CamtrapOptions, summary: PackageSummary): Record<string, unknown> {
+function packageDescriptor(
+  cameras: CameraSummary[],
+  grouping: EventGrouping,
+  run: RunInfo,
+  options: CamtrapOptions,
+  summary: PackageSummary,
+  taxonomic: Record<string, unknown>[],
+): Record<string, unknown> {
   const starts = cameras.map((c) => c.start!.getTime());
   const ends = cameras.map((c) => c.end!.getTime());
   const positions = cameras
@@ -310,7 +376,7 @@ function packageDescriptor(cameras: CameraSummary[], grouping: EventGrouping, ru
     },
     ...(positions.length > 0 ? { spatial: geometry(positions) } : {}),
     ...(starts.length > 0 ? { temporal: { start: calendarDate(new Date(Math.min(...starts))), end: calendarDate(new Date(Math.max(...ends))) } } : {}),
-    taxonomic: [],
+    taxonomic,
   };
 }
 
