@@ -270,8 +270,9 @@ function zipExtras(extras: ReadmeExtras): Block[] {
     blocks.push({
       term: `${SORTED_FOLDER}/`,
       text:
-        "A second copy of every processed photo, by what it shows at the render threshold: animal, person, " +
-        "vehicle, empty, or combinations such as animal+person, each keeping its own path below.",
+        "A second copy of every photo this zip carries, by what it shows at the render threshold: animal, person, " +
+        "vehicle, empty, or combinations such as animal+person, each keeping its own path below. Where species were " +
+        "classified, animals sit one level deeper, under their species (animal/leopard/…, animal/impala+leopard/…).",
     });
   }
   if (extras.camtrapDp) {
