@@ -26,7 +26,9 @@ import { testRedis, type TestRedis } from "../../test/helpers/redis.ts";
 import { writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { until } from "../../test/helpers/until.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
-import { Detector } from "../pipeline/index.ts";
+import { LABELS, labelsFile } from "../../test/helpers/speciesLabels.ts";
+import { writeTinyClassifier } from "../../test/helpers/tinyModels.ts";
+import { Detector, SpeciesClassifier, type OpenedClassifier } from "../pipeline/index.ts";
 import { JobQueue } from "./queue.ts";
 import { QueueWorker } from "./worker.ts";
 
@@ -62,7 +64,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function queuedJob(): Promise<string> {
+async function queuedJob(options: JobRecord["options"] = {}): Promise<string> {
   const id = randomBytes(16).toString("base64url");
   const planned: PlannedFile[] = [];
   for (const [name, bytes] of Object.entries(files)) {
@@ -71,7 +73,7 @@ async function queuedJob(): Promise<string> {
     planned.push({ name, key, size: bytes.length, method: "PUT" });
   }
   const now = new Date().toISOString();
-  const job: JobRecord = { id, email: "ranger@example.org", status: "uploading", createdAt: now, updatedAt: now, fileCount: planned.length, totalBytes: 0, options: {}, progress: { processed: 0, total: planned.length }, attempts: 0 };
+  const job: JobRecord = { id, email: "ranger@example.org", status: "uploading", createdAt: now, updatedAt: now, fileCount: planned.length, totalBytes: 0, options, progress: { processed: 0, total: planned.length }, attempts: 0 };
   await store.create(job);
   assert.ok((await new FilePlan(redis.redis, { retentionDays: 7 }).add(id, planned.map((file) => ({ ...file, type: "image/jpeg" })), { maxFiles: 1000, maxTotalBytes: 1e12 })).ok);
   assert.ok((await store.transition(id, ["uploading"], "queued")).ok);
@@ -84,7 +86,12 @@ async function queuedJob(): Promise<string> {
  * shard count. `failGet`: a photo whose GETs fail as an S3 outage would (a real client with one
  * middleware added), so the shard holding it fails every attempt.
  */
-async function runJob(shardImages: number, workers: number, failGet?: string): Promise<{ id: string; zip: Map<string, Buffer>; shards: number }> {
+async function runJob(
+  shardImages: number,
+  workers: number,
+  failGet?: string,
+  extra: { species?: OpenedClassifier; options?: JobRecord["options"] } = {},
+): Promise<{ id: string; zip: Map<string, Buffer>; shards: number }> {
   const config = { ...aws.config, SHARD_IMAGES: shardImages, SMTP_URL: mail.url, SENDER_EMAIL: "trapline@example.org", PUBLIC_SITE_URL: "https://trapline.example.org" };
   const s3 = failGet ? createAwsClients(aws.config, { credentials: TEST_CREDENTIALS }).s3 : aws.clients.s3;
   if (failGet) {
@@ -109,12 +116,13 @@ async function runJob(shardImages: number, workers: number, failGet?: string): P
       pollSeconds: 1,
       log: () => {},
       email: jobEmailDeps(config, redis.redis, { log: () => {} }),
+      ...(extra.species ? { species: extra.species } : {}),
     }),
   );
   const loops = running.map((worker) => worker.start());
   const ledger = new ShardLedger(redis.redis, { retentionDays: 1 });
   try {
-    const id = await queuedJob();
+    const id = await queuedJob(extra.options);
     await until(`job ${id} to be done`, async () => (await store.get(id))?.status === "done", 120_000);
     const object = await aws.clients.s3.send(new GetObjectCommand({ Bucket: aws.config.BUCKET, Key: resultKey(id) }));
     const path = join(dir, `${id}.zip`);
@@ -185,4 +193,27 @@ test("a shard that fails every time becomes rows with the reason; the job comple
   assert.equal(done.result?.images, 60, "every file accounted for, once");
   await mail.settled();
   assert.equal(mail.received.filter((message) => decodeQuotedPrintable(message.raw).includes(`/#/jobs/${id}`)).length, 1);
+});
+
+test("species through a sharded job: the classifier opened once, each job's country set on it, species in the merged detections.json", async () => {
+  const modelPath = join(dir, "tiny-classifier.onnx");
+  await writeTinyClassifier(modelPath, { layout: "nhwc", inputSize: 32 });
+  await writeFile(join(dir, "tiny-classifier.labels.txt"), labelsFile([LABELS.leopard, LABELS.zebra, LABELS.wildebeest]));
+  const classifier = await SpeciesClassifier.open({ modelPath, provider: "cpu" });
+  try {
+    const { zip } = await runJob(10, 2, undefined, { species: { classifier }, options: { country: "KEN" } });
+    const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as {
+      info: { classifier?: string; classifier_metadata?: { country?: string | null } };
+      classification_categories?: Record<string, string>;
+      images: Array<{ file: string; detections?: Array<{ category: string; conf: number; classifications?: [string, number][] }> }>;
+    };
+    assert.equal(json.info.classifier, "tiny-classifier.onnx");
+    assert.equal(json.info.classifier_metadata?.country, "KEN");
+    const animals = json.images.flatMap((image) => (image.detections ?? []).filter((d) => d.category === "1" && d.conf >= 0.2));
+    assert.equal(animals.length, 20, "the 20 targets, one box each");
+    // The target is red-dominant: the tiny classifier names it by its mean colour (class 0, leopard).
+    for (const detection of animals) assert.equal(json.classification_categories?.[detection.classifications![0]![0]], "leopard");
+  } finally {
+    await classifier.close();
+  }
 });
