@@ -14,7 +14,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import sharp from "sharp";
 import { FilePlan } from "../core/filePlan.ts";
 import { jobMessageBody, type ImagesChoice, type JobRecord, type PlannedFile } from "../core/jobs.ts";
 import { createRedis, JobStore } from "../core/jobStore.ts";
@@ -22,11 +21,11 @@ import { inputKey } from "../core/keys.ts";
 import { startLocalAws, type LocalAws } from "../test/helpers/localAws.ts";
 import { startRedisServer } from "../test/helpers/redisServer.ts";
 import { writeTinyDetector } from "../test/helpers/tinyModels.ts";
+import { generateFrames } from "./frames.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 /** Data transfer out of S3/CloudFront to the internet, first 10 TB/month, us-east-1 list price (USD/GB). */
 const TRANSFER_USD_PER_GB = 0.09;
-const DISTINCT_FRAMES = 12;
 
 const { values } = parseArgs({
   options: {
@@ -39,19 +38,6 @@ const { values } = parseArgs({
 const count = Number(values.images);
 const shardImages = Number(values["shard-images"]);
 const size = { width: Number(values.width), height: Number(values.height) };
-
-/** Camera-like frames: grey noise (realistic JPEG sizes), a third with a red "animal" the tiny model finds. */
-async function frames(): Promise<Buffer[]> {
-  return Promise.all(
-    Array.from({ length: DISTINCT_FRAMES }, async (_, i) => {
-      const noise = sharp({ create: { ...size, channels: 3, background: "#000", noise: { type: "gaussian", mean: 110, sigma: 30 } } });
-      const animal = i % 3 === 0 ? [{ input: await sharp({ create: { width: Math.round(size.width / 4), height: Math.round(size.height / 4), channels: 3, background: { r: 255, g: 0, b: 230 } } }).png().toBuffer(), left: Math.round(size.width / 3), top: Math.round(size.height / 3) }] : [];
-      // Grey noise: only the painted target has the colour the tiny model looks for.
-      const grey = await noise.greyscale().toColourspace("srgb").png().toBuffer();
-      return sharp(grey).composite(animal).jpeg({ quality: 85 }).toBuffer();
-    }),
-  );
-}
 
 interface Peak {
   rssMB: number;
@@ -149,7 +135,7 @@ async function main(): Promise<void> {
     await writeTinyDetector(model, { layout: "yolov5", inputSize: 1280, dynamicSpatial: true, stride: 64 });
     const connection = createRedis({ REDIS_URL: redis.url, REDIS_CLUSTER: false });
     const store = new JobStore(connection, { retentionDays: 1 });
-    const photos = await frames();
+    const photos = await generateFrames(size);
     const inputMB = (photos.reduce((sum, p) => sum + p.length, 0) / photos.length) * count / 1e6;
     console.log(`\nTrapline shards benchmark: ${count} photos of ${size.width}x${size.height} (${inputMB.toFixed(0)} MB), tiny 1280-px model on CPU, fauxqs + redis-server on this machine\n`);
     const one = await run(aws, redis.url, store, model, photos, count, 1, "detections");
