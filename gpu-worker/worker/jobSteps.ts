@@ -89,7 +89,9 @@ export class JobSteps {
       countZipEntries: (file) => this.#countZipEntries(file),
     });
     await this.#options.withStore(() => this.#ledger.planned(job.id, plan.count));
-    await this.#options.withStore(() => store.setProgress(job.id, 0, plan.items));
+    // A plan delivered again keeps the photos its shards already did.
+    const standing = await this.#options.withStore(() => this.#ledger.standing(job.id));
+    await this.#options.withStore(() => store.setProgress(job.id, standing?.processed ?? 0, plan.items));
     const waiting: JobMessage[] = [];
     for (let index = 0; index < plan.count; index++) {
       if (!(await this.#options.withStore(() => this.#ledger.isDone(job.id, index)))) waiting.push({ jobId: job.id, step: "shard", shard: { index, count: plan.count } });
