@@ -30,6 +30,7 @@ import { s3ZipSource } from "./s3ZipSource.ts";
 import { ProgressThrottle } from "./progressThrottle.ts";
 import { describeMessage, LONG_POLL_SECONDS, MAX_VISIBILITY_SECONDS, type Heartbeat, type JobQueue, type ReceivedMessage } from "./queue.ts";
 import { mergeJob } from "./shards/mergeJob.ts";
+import { blankSampleRate } from "../pipeline/outputs/preview.ts";
 import { planShards } from "./shards/planShards.ts";
 import { runShard, type ShardSummary } from "./shards/runShard.ts";
 import { openShardInputs } from "./shards/shardInputs.ts";
@@ -371,6 +372,7 @@ export class QueueWorker {
           detector: model.detector,
           ...this.#thresholds(job),
           images: job.options.images ?? DEFAULT_IMAGES,
+          previews: { blankRate: blankSampleRate(job.progress.total) },
           partBytes: config.PART_BYTES,
           scratchDir: this.#scratch!.dir,
           onProgress: (p) => {

@@ -152,7 +152,7 @@ interface Rectangle {
  * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
  * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
  */
-function detectionOverlay(
+export function detectionOverlay(
   detections: Detection[],
   width: number,
   height: number,

@@ -7,6 +7,7 @@ import type { Writable } from "node:stream";
 import { DEFAULT_IMAGES, type ImagesChoice } from "../../../core/jobs.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
 import type { Detector } from "../detector/detector.ts";
+import { blankSampleRate } from "../outputs/preview.ts";
 import { ResultsZip } from "../outputs/resultsZip.ts";
 import { sortedPath } from "../outputs/sortedView.ts";
 import type { ResultTotals } from "../outputs/resultTotals.ts";
@@ -76,7 +77,8 @@ export async function runPipeline(
     await processImages(
       inputs,
       {
-        async add(result, bytes) {
+        async add(result, bytes, preview) {
+          if (preview && result.preview) await zip.addBuffer(result.preview, preview, "jpeg");
           if (bytes) {
             await zip.addBuffer(result.path, bytes, result.format);
             // The sorted copy goes in now, while the bytes are in memory: the zip cannot be re-read.
@@ -91,6 +93,8 @@ export async function runPipeline(
         outputThreshold,
         renderThreshold,
         images,
+        // Without a count up front, the blank check is its plain share of the empties.
+        previews: { blankRate: blankSampleRate(options.total ?? Number.POSITIVE_INFINITY) },
         ...(options.total !== undefined ? { total: options.total } : {}),
         ...(options.onResult ? { onResult: options.onResult } : {}),
         onProgress: (progress) => {
