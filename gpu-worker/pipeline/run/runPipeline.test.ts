@@ -97,6 +97,7 @@ test("the zip holds every input image under its path, plus the reports, and noth
     "camtrap-dp/observations.csv",
     "card/DCIM/IMG_0100.JPG",
     "detections.json",
+    "report.html",
     "results.xlsx",
   ]);
 });
@@ -231,7 +232,7 @@ test("by default the zip carries boxed copies of the photos with a detection onl
     await finished(out);
     return { run, zip: await readZip(file) };
   };
-  const reports = ["previews/c8ae06e33f1ec5d2151f291002b130c8.jpg", "README.txt", "camtrap-dp/datapackage.json", "camtrap-dp/deployments.csv", "camtrap-dp/media.csv", "camtrap-dp/observations.csv", "detections.json", "results.xlsx"];
+  const reports = ["previews/c8ae06e33f1ec5d2151f291002b130c8.jpg", "README.txt", "camtrap-dp/datapackage.json", "camtrap-dp/deployments.csv", "camtrap-dp/media.csv", "camtrap-dp/observations.csv", "detections.json", "report.html", "results.xlsx"];
   const byDefault = await entriesWith();
   // Only IMG_0001 has the target the tiny model finds; the blank and the broken photo stay home.
   assert.deepEqual([...byDefault.zip.keys()].sort(), ["IMG_0001.JPG", ...reports].sort());

@@ -8,6 +8,7 @@ import { DEFAULT_IMAGES, type ImagesChoice } from "../../../core/jobs.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
 import type { Detector } from "../detector/detector.ts";
 import { blankSampleRate } from "../outputs/preview.ts";
+import { writeResultsReport } from "../outputs/report.ts";
 import { ResultsZip } from "../outputs/resultsZip.ts";
 import { sortedPath } from "../outputs/sortedView.ts";
 import type { ResultTotals } from "../outputs/resultTotals.ts";
@@ -122,6 +123,12 @@ export async function runPipeline(
         ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}),
         ...(options.camtrapDp ? { camtrapDp: options.camtrapDp } : {}),
         ...(options.pathRoot ? { pathRoot: options.pathRoot } : {}),
+        ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
+      }),
+    );
+    await timed(stageMs, "reports", () =>
+      writeResultsReport(zip, () => spool.sorted(), run, {
+        ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}),
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
       }),
     );
