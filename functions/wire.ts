@@ -217,6 +217,8 @@ export interface ApiErrorBody {
 
 /** Items in one stored page of a browse view, and the most one GET /images answers. */
 export const BROWSE_PAGE_ITEMS = 500;
+/** Boxes listed per gallery item: a photo of a herd can hold 300, and a page must stay small. */
+export const BROWSE_ITEM_DETECTIONS = 20;
 /** GET /images answers this many items when the request does not say. */
 export const DEFAULT_IMAGES_LIMIT = 100;
 /** The orders a view is stored in: camera time (undated photos last), or confidence (highest first). */
@@ -239,8 +241,9 @@ export interface BrowseItem {
   status: "ok";
   /** The camera's own clock, "2024-05-01T02:14:00" (no time zone); absent when the photo has no date. */
   datetime?: string;
-  /** Detections at or above the render threshold, most confident first. */
+  /** Detections at or above the render threshold, most confident first (at most BROWSE_ITEM_DETECTIONS; moreDetections counts the rest). */
   detections: BrowseDetection[];
+  moreDetections?: number;
   /** Highest confidence among them (0 for the blank check). */
   maxConf: number;
   folder: string;
@@ -308,6 +311,8 @@ export const SUMMARY_MAX_CAMERAS = 1_000;
 export interface BrowseManifest {
   version: 1;
   pageItems: number;
+  /** MD category id → name, so a filter may name a category either way. */
+  categories: Record<string, string>;
   folders: string[];
   views: Record<string, { items: number; pages: number; confBounds: [number, number][] }>;
 }

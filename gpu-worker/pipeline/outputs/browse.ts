@@ -12,6 +12,7 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  BROWSE_ITEM_DETECTIONS,
   BROWSE_PAGE_ITEMS,
   SUMMARY_MAX_CAMERAS,
   SUMMARY_MAX_FOLDERS,
@@ -66,7 +67,7 @@ function cameraTimeText(time: Date): string {
 
 /** Reads `images()` twice (events, then items): pass a function that starts a fresh read each time, such as spool.sorted. */
 export async function buildBrowse(
-  images: () => AsyncIterable<ImageResult>,
+  images: () => AsyncIterable<ImageResult> | Iterable<ImageResult>,
   run: RunInfo,
   options: { eventGapSeconds?: number; scratchDir?: string } = {},
 ): Promise<BrowseBuild> {
@@ -145,7 +146,8 @@ export async function buildBrowse(
         file: image.path,
         status: "ok",
         ...(time ? { datetime: cameraTimeText(time) } : {}),
-        detections,
+        detections: detections.slice(0, BROWSE_ITEM_DETECTIONS),
+        ...(detections.length > BROWSE_ITEM_DETECTIONS ? { moreDetections: detections.length - BROWSE_ITEM_DETECTIONS } : {}),
         maxConf: detections[0]?.conf ?? 0,
         folder,
         camera,
@@ -178,7 +180,7 @@ export async function buildBrowse(
       .map((c) => ({ camera: c.camera, folder: c.folder, latitude: c.latitude!, longitude: c.longitude!, images: cameraCounts.get(c.camera)?.images ?? c.imageCount, perCategory: cameraCounts.get(c.camera)?.perCategory ?? {} }));
 
     const sorted: Record<BrowseSort, Map<string, Entry[]>> = { time: new Map(), confidence: new Map() };
-    const manifest: BrowseManifest = { version: 1, pageItems: BROWSE_PAGE_ITEMS, folders: [...folderIndex.keys()], views: {} };
+    const manifest: BrowseManifest = { version: 1, pageItems: BROWSE_PAGE_ITEMS, categories: run.categories, folders: [...folderIndex.keys()], views: {} };
     for (const [view, entries] of views) {
       sorted.time.set(view, [...entries].sort(byTime));
       const byConf = [...entries].sort(byConfidence);

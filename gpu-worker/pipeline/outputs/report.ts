@@ -23,7 +23,7 @@ export const REPORT_MAX_BLANK = 500;
  */
 export async function writeResultsReport(
   zip: ResultsZip,
-  images: () => AsyncIterable<ImageResult>,
+  images: () => AsyncIterable<ImageResult> | Iterable<ImageResult>,
   run: RunInfo,
   options: { eventGapSeconds?: number; scratchDir?: string; withIndex?: (build: BrowseBuild) => Promise<void> } = {},
 ): Promise<BrowseSummary> {

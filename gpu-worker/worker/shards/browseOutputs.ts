@@ -25,14 +25,16 @@ export interface BrowseOutputOptions {
   scratchDir: string;
 }
 
+/** The index where the results routes read it: pages, the manifest, and the summary last (a summary means a complete index). */
+export async function storeBrowseIndex(s3: S3Client, bucket: string, jobId: string, build: BrowseBuild): Promise<void> {
+  const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: key.endsWith(".json") ? "application/json" : "application/x-ndjson" }));
+  for await (const _ of prefetch(build.pages(), BROWSE_REQUESTS_IN_FLIGHT, (page) => put(browseKeys.page(jobId, page.view, page.sort, page.page), page.body))) void _;
+  await put(browseKeys.manifest(jobId), JSON.stringify(build.manifest));
+  await put(browseKeys.summary(jobId), JSON.stringify(build.summary));
+}
+
 export async function writeBrowseOutputs(options: BrowseOutputOptions): Promise<void> {
   const { s3, bucket, jobId, zip } = options;
-  const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: key.endsWith(".json") ? "application/json" : "application/x-ndjson" }));
-  const storeIndex = async (build: BrowseBuild) => {
-    for await (const _ of prefetch(build.pages(), BROWSE_REQUESTS_IN_FLIGHT, (page) => put(browseKeys.page(jobId, page.view, page.sort, page.page), page.body))) void _;
-    await put(browseKeys.manifest(jobId), JSON.stringify(build.manifest));
-    await put(browseKeys.summary(jobId), JSON.stringify(build.summary));
-  };
   // Previews into the zip in path order, a few fetched ahead; one missing from storage is left out (its card says no preview).
   const withPreview = async function* () {
     for await (const image of options.images()) if (image.preview) yield image.preview;
@@ -55,6 +57,6 @@ export async function writeBrowseOutputs(options: BrowseOutputOptions): Promise<
   await writeResultsReport(zip, options.images, options.run, {
     ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}),
     scratchDir: options.scratchDir,
-    withIndex: storeIndex,
+    withIndex: (build) => storeBrowseIndex(s3, bucket, jobId, build),
   });
 }
