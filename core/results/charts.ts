@@ -81,7 +81,7 @@ export function activityChartSvg(summary: BrowseSummary): string {
       if (value === 0) continue;
       const x = left + hour * slot + 1 + c * barWidth;
       parts.push(
-        `<rect class="bar" data-category="${escapeXml(id)}" data-hour="${hour}" x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(top + plotHeight - y(value)).toFixed(1)}" fill="${categoryColor(id)}" stroke="${INK}" stroke-width="0.5"><title>${escapeXml(`${summary.categories[id]}, ${hour}:00–${hour}:59: ${value}`)}</title></rect>`,
+        `<rect class="activity-bar" data-category="${escapeXml(id)}" data-hour="${hour}" x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(top + plotHeight - y(value)).toFixed(1)}" fill="${categoryColor(id)}" stroke="${INK}" stroke-width="0.5"><title>${escapeXml(`${summary.categories[id]}, ${hour}:00–${hour}:59: ${value}`)}</title></rect>`,
       );
     }
   });

@@ -19,7 +19,7 @@ export interface BrowseOutputOptions {
   jobId: string;
   zip: ResultsZip;
   /** Starts a fresh read of every result (spool.sorted). */
-  images: () => AsyncIterable<ImageResult>;
+  images: () => AsyncIterable<ImageResult> | Iterable<ImageResult>;
   run: RunInfo;
   eventGapSeconds?: number;
   scratchDir: string;
