@@ -20,6 +20,24 @@ export function resultKey(jobId: string): string {
   return `${outputPrefix(jobId)}trapline-${jobId}.zip`;
 }
 
+/**
+ * A photo's browsing preview: `name` is the ImageResult's `preview` ("previews/<hash>.jpg",
+ * gpu-worker/pipeline/outputs/preview.ts), so the same name holds in S3 and in the zip.
+ */
+export function previewKey(jobId: string, name: string): string {
+  return `${outputPrefix(jobId)}${name}`;
+}
+
+/** The browse index a job's merge writes (DESIGN.md "Browsing results"), read by the results routes. */
+export const browseKeys = {
+  /** JSON: counts per category, folder and hour, cameras with GPS (wire.ts BrowseSummary). */
+  summary: (jobId: string) => `${outputPrefix(jobId)}browse/summary.json`,
+  /** JSON: the views, their pages and each page's bounds (core/results/browseIndex.ts BrowseManifest). */
+  manifest: (jobId: string) => `${outputPrefix(jobId)}browse/index.json`,
+  /** NDJSON: page `page` of view `view` sorted by `sort`, at most BROWSE_PAGE_ITEMS lines. */
+  page: (jobId: string, view: string, sort: string, page: number) => `${outputPrefix(jobId)}browse/${view}/${sort}/${page}.ndjson`,
+};
+
 /** A job's shard objects (DESIGN.md "Jobs of any size"): the plan, and each shard's records and photos. */
 export function shardPrefix(jobId: string): string {
   return `${S3_JOBS_PREFIX}${jobId}/shards/`;

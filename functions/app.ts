@@ -8,6 +8,7 @@ import { ApiError, errorBody, handleError } from "./errors.ts";
 import { createJobRoutes } from "./routes/createJob.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { resultsRoutes } from "./routes/results.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { submitRoutes } from "./routes/submit.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", uploadRoutes(deps));
   app.route("/", submitRoutes(deps));
   app.route("/", statusRoutes(deps));
+  app.route("/", resultsRoutes(deps));
 
   if (deps.staticDir) {
     app.use("/*", serveStatic({ root: deps.staticDir }));

@@ -3,7 +3,7 @@
 // virtual-hosted one, with temporary credentials (a Lambda's session token) too.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createAwsClients } from "../core/aws.ts";
 import { loadConfig } from "../core/config.ts";
@@ -38,6 +38,8 @@ for (const [where, env, credentials] of [
       });
       // Part 3 of a 15-byte file in 5-byte parts is 5 bytes long.
       assert.equal(await signer.part({ key, uploadId: "2~abc/def+==", size: 15, partSize: 5 }, 3, DATE), part, key);
+      const get = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: "trapline-data", Key: key }), { expiresIn: 3600, signingDate: DATE });
+      assert.equal(await signer.get(key, DATE), get, key);
     }
   });
 }

@@ -54,7 +54,7 @@ interface Endpoint {
 /** Key used once to learn where the bucket's objects are addressed. */
 const PROBE_KEY = "trapline-endpoint-probe";
 
-/** Upload URLs (single PUTs and multipart parts) for one bucket, valid for `seconds`. */
+/** Upload URLs (single PUTs and multipart parts), and GETs of previews, for one bucket, valid for `seconds`. */
 export class UploadSigner {
   readonly #client: S3Client;
   readonly #bucket: string;
@@ -74,17 +74,22 @@ export class UploadSigner {
     return this.#sign(key, { "x-id": "PutObject" }, { "content-type": contentType, "content-length": String(size) }, signingDate);
   }
 
+  /** A GET URL for showing an object in the page (an <img>): no download name, nothing signed but the host. */
+  async get(key: string, signingDate?: Date): Promise<string> {
+    return this.#sign(key, { "x-id": "GetObject" }, {}, signingDate, "GET");
+  }
+
   /** The URL of part `partNumber` of a file of `size` bytes cut into `partSize` parts. */
   async part(target: { key: string; uploadId: string; size: number; partSize: number }, partNumber: number, signingDate?: Date): Promise<string> {
     const length = partLength(target.size, target.partSize, partNumber);
     return this.#sign(target.key, { "x-id": "UploadPart", partNumber: String(partNumber), uploadId: target.uploadId }, { "content-length": String(length) }, signingDate);
   }
 
-  async #sign(key: string, query: Record<string, string>, headers: Record<string, string>, signingDate?: Date): Promise<string> {
+  async #sign(key: string, query: Record<string, string>, headers: Record<string, string>, signingDate?: Date, method: "PUT" | "GET" = "PUT"): Promise<string> {
     const endpoint = await this.#resolve();
     const host = endpoint.port === undefined ? endpoint.hostname : `${endpoint.hostname}:${endpoint.port}`;
     const signed = await this.#signer.presign(
-      { method: "PUT", protocol: endpoint.protocol, hostname: endpoint.hostname, ...(endpoint.port === undefined ? {} : { port: endpoint.port }), path: endpoint.basePath + escapeKey(key), query, headers: { host, ...headers } },
+      { method, protocol: endpoint.protocol, hostname: endpoint.hostname, ...(endpoint.port === undefined ? {} : { port: endpoint.port }), path: endpoint.basePath + escapeKey(key), query, headers: { host, ...headers } },
       { expiresIn: this.#seconds, signableHeaders: new Set(Object.keys(headers)), ...(signingDate ? { signingDate } : {}) },
     );
     const signedQuery = signed.query ?? {};

@@ -134,6 +134,12 @@ export interface ImageResult {
   event?: string;
   /** Where the species geofence placed this photo, when species classification ran. */
   speciesLocation?: SpeciesLocation;
+  /** Its browsing preview, relative to the zip's root and the job's output prefix ("previews/<hash>.jpg"; outputs/preview.ts). */
+  preview?: string;
+  /** Why no preview could be made, when one was due. */
+  previewError?: string;
+  /** An empty photo sampled for the blank check (outputs/preview.ts). */
+  blankSample?: true;
 }
 
 /** What was run, for detections.json, the workbook's Summary and README.txt. */

@@ -8,12 +8,23 @@ export const DETECTIONS_JSON = "detections.json";
 export const RESULTS_README = "README.txt";
 export const CAMTRAP_DP_FOLDER = "camtrap-dp";
 export const SORTED_FOLDER = "sorted";
+/** Browsing previews (outputs/preview.ts) and the offline report (outputs/report.ts). */
+export const PREVIEWS_ZIP_FOLDER = "previews";
+export const RESULTS_REPORT = "report.html";
 
 /**
  * Every top-level name the zip writes itself. A new report adds its name here, and photos
  * that would take it move aside; a zip entry written under any other name can clash.
  */
-export const ZIP_OWN_NAMES: readonly string[] = [RESULTS_WORKBOOK, DETECTIONS_JSON, RESULTS_README, CAMTRAP_DP_FOLDER, SORTED_FOLDER];
+export const ZIP_OWN_NAMES: readonly string[] = [
+  RESULTS_WORKBOOK,
+  DETECTIONS_JSON,
+  RESULTS_README,
+  CAMTRAP_DP_FOLDER,
+  SORTED_FOLDER,
+  PREVIEWS_ZIP_FOLDER,
+  RESULTS_REPORT,
+];
 
 const RESERVED = new Set(ZIP_OWN_NAMES.map((name) => name.toLowerCase()));
 

@@ -17,6 +17,7 @@ import { expandZip } from "../pipeline/inputs/collectInputs.ts";
 import type { OpenedClassifier, RunInfo, SpeciesClassifier } from "../pipeline/index.ts";
 import type { UnpackBudget } from "../pipeline/inputs/limits.ts";
 import { countZipEntries, ZipReadError, ZipSourceError } from "../pipeline/inputs/zipEntries.ts";
+import { blankSampleRate } from "../pipeline/outputs/preview.ts";
 import { categoriesOf } from "../pipeline/run/processImages.ts";
 import { ProgressThrottle } from "./progressThrottle.ts";
 import type { JobQueue } from "./queue.ts";
@@ -132,6 +133,7 @@ export class JobSteps {
           ...this.#species(job).shard,
           ...this.#thresholds(job),
           images: job.options.images ?? DEFAULT_IMAGES,
+          previews: { blankRate: blankSampleRate(job.progress.total) },
           partBytes: config.PART_BYTES,
           scratchDir: this.#options.scratchDir(),
           onProgress: (p) => {

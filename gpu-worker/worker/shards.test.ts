@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { FilePlan } from "../../core/filePlan.ts";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
 import { JobStore } from "../../core/jobStore.ts";
-import { inputKey, resultKey } from "../../core/keys.ts";
+import { browseKeys, inputKey, resultKey } from "../../core/keys.ts";
+import type { BrowseSummary } from "../../functions/wire.ts";
 import { jobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
 import { photo } from "../../test/e2e/photos.ts";
@@ -161,6 +162,15 @@ test("60 photos as 1 shard on 1 worker and as 6 shards on 2 workers: the same pa
   const photos = [...one.zip.keys()].filter((name) => name.endsWith(".JPG"));
   assert.equal(photos.length, 20, photos.join(", "));
   assert.ok(photos.includes("DCIM/IMG_0000.JPG") && photos.includes("more/IMG_100.JPG"), "paths start inside the one folder; a zip's entries in a folder of its name");
+  // Previews (issue 13): one per photo with the animal, and the blank check (a job of 60 checks every empty); the same names however sharded.
+  assert.equal([...one.zip.keys()].filter((name) => name.startsWith("previews/")).length, 60);
+  assert.ok(one.zip.has("report.html") && many.zip.has("report.html"));
+  const summaryOf = async (id: string) => JSON.parse(await (await aws.clients.s3.send(new GetObjectCommand({ Bucket: aws.config.BUCKET, Key: browseKeys.summary(id) }))).Body!.transformToString()) as BrowseSummary;
+  const summary = await summaryOf(one.id);
+  assert.deepEqual(await summaryOf(many.id), summary);
+  assert.equal(summary.withDetections, 20);
+  assert.equal(summary.blankSample, 40);
+  assert.equal(summary.perCategory["1"], 20);
   const done = (await store.get(many.id))!;
   assert.deepEqual(done.progress, { processed: 60, total: 60 });
   assert.equal(done.result?.images, 60);

@@ -1,6 +1,17 @@
 // The page's only door to the Trapline API. Every failure becomes an ApiError whose message a
 // person can act on: the server's own message when it sent one, plain words when it is down.
-import type { AddFilesRequest, ApiErrorBody, CreatedJob, CreateJobRequest, FileListPage, JobView, SignUploadsRequest, UploadPlans } from "../../functions/wire.ts";
+import type {
+  AddFilesRequest,
+  ApiErrorBody,
+  BrowseSummary,
+  CreatedJob,
+  CreateJobRequest,
+  FileListPage,
+  ImagesPage,
+  JobView,
+  SignUploadsRequest,
+  UploadPlans,
+} from "../../functions/wire.ts";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -60,6 +71,17 @@ export class Api {
 
   getJob(jobId: string, signal?: AbortSignal): Promise<JobView> {
     return this.#json<JobView>("GET", `/api/jobs/${encodeURIComponent(jobId)}`, undefined, signal);
+  }
+
+  /** A finished job's counts per category, folder and hour, and its cameras with GPS. */
+  getSummary(jobId: string, signal?: AbortSignal): Promise<BrowseSummary> {
+    return this.#json<BrowseSummary>("GET", `/api/jobs/${encodeURIComponent(jobId)}/summary`, undefined, signal);
+  }
+
+  /** A page of the gallery: `query` holds the filters (and the cursor of the page before). */
+  getImages(jobId: string, query: Record<string, string>, signal?: AbortSignal): Promise<ImagesPage> {
+    const text = new URLSearchParams(query).toString();
+    return this.#json<ImagesPage>("GET", `/api/jobs/${encodeURIComponent(jobId)}/images${text ? `?${text}` : ""}`, undefined, signal);
   }
 
   /** A link that always redirects to a freshly signed download. */

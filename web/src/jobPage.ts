@@ -7,12 +7,14 @@ import { ApiError, type Api } from "./api.ts";
 import { announce, byId, setBar } from "./dom.ts";
 import { formatDuration, plural } from "./format.ts";
 import { countWords, describeJob, etaWords, isFinal } from "./jobWords.ts";
+import { createGallery } from "./gallery.ts";
 import { linkExpiresAt } from "./linkExpiry.ts";
 import { afterAnswer, afterFailure, effectiveDelay, firstPoll, type PollState } from "./pollSchedule.ts";
 import type { JobView } from "../../functions/wire.ts";
 
 export interface JobPage {
-  show(jobId: string): void;
+  /** `query`: the gallery's filters from the link (gallery.ts). */
+  show(jobId: string, query?: string): void;
   /** A #/jobs/ link that holds no job id: say so instead of showing the upload page. */
   showNotAJobLink(link: string): void;
   hide(): void;
@@ -35,6 +37,8 @@ export function createJobPage(api: Api, onUploading: (jobId: string, job: JobVie
   const downloadLink = byId<HTMLAnchorElement>("download-link");
   const expiry = byId("download-expiry");
   const message = byId("job-message");
+  const gallery = createGallery(api, byId("results"));
+  let galleryQuery: string | undefined;
 
   let jobId = "";
   let last: JobView | null = null;
@@ -74,6 +78,9 @@ export function createJobPage(api: Api, onUploading: (jobId: string, job: JobVie
     const running = job.status === "queued" || job.status === "processing";
     etaEndsAt = running && typeof job.etaSeconds === "number" ? Date.now() + job.etaSeconds * 1000 : null;
 
+    // The record may be gone with the results still there (recordGone): the index decides, the routes say.
+    if (job.status === "done") gallery.show(jobId, galleryQuery);
+    else gallery.hide();
     if (job.status === "done" && job.downloadUrl) {
       download.hidden = false;
       downloadLink.href = job.downloadUrl;
@@ -166,6 +173,7 @@ export function createJobPage(api: Api, onUploading: (jobId: string, job: JobVie
     count.textContent = "";
     eta.textContent = "";
     download.hidden = true;
+    gallery.hide();
     document.title = `${title} — Trapline`;
     announce(`${title}.`);
   };
@@ -216,6 +224,7 @@ export function createJobPage(api: Api, onUploading: (jobId: string, job: JobVie
 
   /** No more polling or ticking for this job. */
   const stop = () => {
+    gallery.hide();
     window.clearTimeout(pollTimer);
     window.clearInterval(tickTimer);
     inFlight?.abort();
@@ -231,7 +240,8 @@ export function createJobPage(api: Api, onUploading: (jobId: string, job: JobVie
       idText.textContent = "–";
       showMissing("This is not a job link", `The link ends in “${link}”, which holds no job code (22 letters and digits after /jobs/). Copy the whole link again from the email or page you got it from, or start a new job.`);
     },
-    show(id) {
+    show(id, query) {
+      galleryQuery = query;
       byId("upload-view").hidden = true;
       byId("job-view").hidden = false;
       if (id !== jobId) {

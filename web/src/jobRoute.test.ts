@@ -27,3 +27,8 @@ test("a jobs link without a whole job id says so", () => {
 test("a hash that is no route, such as the skip link's, leaves the view alone", () => {
   assert.deepEqual(routeOf("#main"), { view: "none" });
 });
+
+test("a job link with the gallery's filters keeps them", () => {
+  assert.deepEqual(routeOf(`#/jobs/${ID}?category=1&sort=confidence`), { view: "job", jobId: ID, query: "category=1&sort=confidence" });
+  assert.deepEqual(routeOf(`#/jobs/${ID}.?tab=blank`), { view: "job", jobId: ID, tidied: `#/jobs/${ID}?tab=blank`, query: "tab=blank" });
+});

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
         uploadPage.show();
         return;
       }
-      jobPage.show(target.jobId);
+      jobPage.show(target.jobId, target.query);
       if (navigated) byId("job-title").focus();
     } else if (target.view === "not-a-job") {
       jobPage.showNotAJobLink(target.link);

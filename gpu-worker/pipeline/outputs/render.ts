@@ -14,24 +14,10 @@ export interface RenderOptions {
   categories: Record<string, string>;
 }
 
-/**
- * MD DEFAULT_COLORS starts AliceBlue, Red, RoyalBlue, Gold, Chartreuse, Aqua and is indexed by
- * the category id, so animal ("1") is red, person ("2") royal blue, vehicle ("3") gold.
- * The first six match MD; the rest are our own picks, chosen to stay distinct from them
- * (MD's list goes on with near-white Azure and Beige, hard to tell apart on a photo).
- */
-export const CATEGORY_COLORS: readonly string[] = [
-  "#f0f8ff", // AliceBlue
-  "#ff0000", // Red: animal
-  "#4169e1", // RoyalBlue: person
-  "#ffd700", // Gold: vehicle
-  "#7fff00", // Chartreuse
-  "#00ffff", // Aqua
-  "#ff8c00", // DarkOrange
-  "#ff1493", // DeepPink
-  "#8a2be2", // BlueViolet
-  "#00ff7f", // SpringGreen
-];
+// MD DEFAULT_COLORS, indexed by category id (animal red, person royal blue, vehicle gold): one
+// home for the boxes, the job page and the report (core/results/charts.ts).
+export { CATEGORY_COLORS, categoryColor } from "../../../core/results/charts.ts";
+import { categoryColor } from "../../../core/results/charts.ts";
 
 /**
  * MD DEFAULT_BOX_THICKNESS is 4 px whatever the image size; we keep 4 px on a frame whose
@@ -134,11 +120,6 @@ export function detectionLabel(detection: Detection, categories: Record<string, 
   return `${name}: ${roundHalfToEven(100 * detection.conf)}%`;
 }
 
-export function categoryColor(category: string): string {
-  const id = Number.parseInt(category, 10);
-  const index = Number.isNaN(id) ? [...category].reduce((sum, c) => sum + c.charCodeAt(0), 0) : Math.abs(id);
-  return CATEGORY_COLORS[index % CATEGORY_COLORS.length] ?? "#ff0000";
-}
 
 interface Rectangle {
   left: number;
@@ -152,7 +133,7 @@ interface Rectangle {
  * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
  * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
  */
-function detectionOverlay(
+export function detectionOverlay(
   detections: Detection[],
   width: number,
   height: number,

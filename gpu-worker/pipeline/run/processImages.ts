@@ -12,6 +12,7 @@ import type { Detector } from "../detector/detector.ts";
 import { preprocessForDetector, type PreprocessedImage } from "../detector/preprocess.ts";
 import { readImageMetadata } from "../metadata/exif.ts";
 import { renderDetections } from "../outputs/render.ts";
+import { inBlankSample, makePreview, previewName } from "../outputs/preview.ts";
 import { chunk, prefetch } from "./prefetch.ts";
 import type { Detection, ImageMetadata, ImageResult, InputItem, SpeciesLocation } from "../types.ts";
 import { ZipPaths } from "../zipLayout.ts";
@@ -33,6 +34,11 @@ export interface ProcessOptions {
   total?: number;
   onProgress?: (progress: PipelineProgress) => void;
   onResult?: (result: ImageResult) => void;
+  /**
+   * Make browsing previews (outputs/preview.ts) of the photos with a detection and of the blank
+   * check, a `blankRate` share of the empties (blankSampleRate of the job's photo count).
+   */
+  previews?: { blankRate: number; blurPeople?: boolean };
 }
 
 export interface PipelineProgress {
@@ -48,9 +54,12 @@ export interface PipelineProgress {
 export type StageName = "decode" | "metadata" | "inference" | "classify" | "render" | "zip" | "reports";
 export type StageTimes = Record<StageName, number>;
 
-/** Where each finished image goes. `bytes` is set when the package carries this photo. */
+/**
+ * Where each finished image goes. `bytes` is set when the package carries this photo;
+ * `preview`, when one was made (its name is result.preview).
+ */
 export interface ImageSink {
-  add(result: ImageResult, bytes?: Buffer): Promise<void>;
+  add(result: ImageResult, bytes?: Buffer, preview?: Buffer): Promise<void>;
 }
 
 export function emptyStageTimes(): StageTimes {
@@ -163,12 +172,30 @@ export async function processImages(
           : null;
       bytes = rendered ?? item.bytes;
     }
-    await timed(stageMs, "zip", () => sink.add(result, bytes));
+    const preview = options.previews && item.bytes && item.image ? await previewOf(item, result, detected, options.previews) : undefined;
+    await timed(stageMs, "zip", () => sink.add(result, bytes, preview));
     progress.processed++;
     if (result.status === "failed") progress.failed++;
     if (detected) progress.withDetections++;
     options.onResult?.(result);
     options.onProgress?.({ ...progress });
+  };
+
+  /** A preview for a photo with a detection, or in the blank check; a failure is said on its result. */
+  const previewOf = async (item: PreparedItem, result: ImageResult, detected: boolean, previews: NonNullable<ProcessOptions["previews"]>) => {
+    const blank = !detected && inBlankSample(item.path, previews.blankRate);
+    if (!detected && !blank) return undefined;
+    if (blank) result.blankSample = true;
+    try {
+      const made = await timed(stageMs, "render", () =>
+        makePreview(item.bytes!, result.detections, { threshold: renderThreshold, categories, ...(previews.blurPeople ? { blurPeople: true } : {}) }),
+      );
+      result.preview = previewName(item.path);
+      return made;
+    } catch (error) {
+      result.previewError = messageOf(error);
+      return undefined;
+    }
   };
 
   let finishing: Promise<void> = Promise.resolve();

@@ -88,7 +88,9 @@ after(async () => {
 });
 
 test("the zip holds every input image under its path, plus the reports, and nothing unsafe", () => {
-  assert.deepEqual([...zip.keys()].sort(), [
+  // Previews (outputs/preview.test.ts): the photo with a detection and the two blank ones (a small job checks every empty).
+  assert.equal([...zip.keys()].filter((name) => name.startsWith("previews/")).length, 3);
+  assert.deepEqual([...zip.keys()].filter((name) => !name.startsWith("previews/")).sort(), [
     "README.txt",
     "cam1/IMG_0001.JPG",
     "cam1/IMG_0002.JPG",
@@ -99,6 +101,7 @@ test("the zip holds every input image under its path, plus the reports, and noth
     "camtrap-dp/observations.csv",
     "card/DCIM/IMG_0100.JPG",
     "detections.json",
+    "report.html",
     "results.xlsx",
   ]);
 });
@@ -233,7 +236,7 @@ test("by default the zip carries boxed copies of the photos with a detection onl
     await finished(out);
     return { run, zip: await readZip(file) };
   };
-  const reports = ["README.txt", "camtrap-dp/datapackage.json", "camtrap-dp/deployments.csv", "camtrap-dp/media.csv", "camtrap-dp/observations.csv", "detections.json", "results.xlsx"];
+  const reports = ["previews/c8ae06e33f1ec5d2151f291002b130c8.jpg", "README.txt", "camtrap-dp/datapackage.json", "camtrap-dp/deployments.csv", "camtrap-dp/media.csv", "camtrap-dp/observations.csv", "detections.json", "report.html", "results.xlsx"];
   const byDefault = await entriesWith();
   // Only IMG_0001 has the target the tiny model finds; the blank and the broken photo stay home.
   assert.deepEqual([...byDefault.zip.keys()].sort(), ["IMG_0001.JPG", ...reports].sort());
@@ -242,7 +245,7 @@ test("by default the zip carries boxed copies of the photos with a detection onl
   assert.equal(byDefault.run.totals.images, 3, "every photo still has its row");
   assert.match(byDefault.zip.get("README.txt")!.toString("utf8"), /Photos without such a detection are left out/);
   const none = await entriesWith("none");
-  assert.deepEqual([...none.zip.keys()].sort(), reports);
+  assert.deepEqual([...none.zip.keys()].sort(), [...reports].sort(), "reports and previews (the report shows them)");
   assert.match(none.zip.get("README.txt")!.toString("utf8"), /reports only/);
 });
 

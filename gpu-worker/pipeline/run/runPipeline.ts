@@ -8,6 +8,8 @@ import { DEFAULT_IMAGES, type ImagesChoice } from "../../../core/jobs.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
 import type { SpeciesClassifier } from "../classifier/classifier.ts";
 import type { Detector } from "../detector/detector.ts";
+import { blankSampleRate } from "../outputs/preview.ts";
+import { writeResultsReport } from "../outputs/report.ts";
 import { ResultsZip } from "../outputs/resultsZip.ts";
 import { sortedPath } from "../outputs/sortedView.ts";
 import type { ResultTotals } from "../outputs/resultTotals.ts";
@@ -81,7 +83,8 @@ export async function runPipeline(
     await processImages(
       inputs,
       {
-        async add(result, bytes) {
+        async add(result, bytes, preview) {
+          if (preview && result.preview) await zip.addBuffer(result.preview, preview, "jpeg");
           if (bytes) {
             await zip.addBuffer(result.path, bytes, result.format);
             // The sorted copy goes in now, while the bytes are in memory: the zip cannot be re-read.
@@ -97,6 +100,8 @@ export async function runPipeline(
         outputThreshold,
         renderThreshold,
         images,
+        // Without a count up front, the blank check is its plain share of the empties.
+        previews: { blankRate: blankSampleRate(options.total ?? Number.POSITIVE_INFINITY) },
         ...(options.total !== undefined ? { total: options.total } : {}),
         ...(options.onResult ? { onResult: options.onResult } : {}),
         onProgress: (progress) => {
@@ -129,6 +134,12 @@ export async function runPipeline(
         ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}),
         ...(options.camtrapDp ? { camtrapDp: options.camtrapDp } : {}),
         ...(options.pathRoot ? { pathRoot: options.pathRoot } : {}),
+        ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
+      }),
+    );
+    await timed(stageMs, "reports", () =>
+      writeResultsReport(zip, () => spool.sorted(), run, {
+        ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}),
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
       }),
     );

@@ -24,6 +24,7 @@ import { ResultSpool, reviveDates } from "../../pipeline/run/resultSpool.ts";
 import { writeReports } from "../../pipeline/run/writeReports.ts";
 import { ZipPaths } from "../../pipeline/zipLayout.ts";
 import { startResultUpload } from "../s3Results.ts";
+import { writeBrowseOutputs } from "./browseOutputs.ts";
 import type { JobPlan } from "./shardObjects.ts";
 
 export interface MergeOptions {
@@ -85,6 +86,7 @@ export async function mergeJob(options: MergeOptions): Promise<MergeSummary> {
         ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}),
         ...(options.camtrapDp ? { camtrapDp: options.camtrapDp } : {}),
       });
+      await writeBrowseOutputs({ s3, bucket, jobId, zip, images: () => spool.sorted(), run, ...(options.eventGapSeconds !== undefined ? { eventGapSeconds: options.eventGapSeconds } : {}), scratchDir: scratch });
       await zip.finish();
       return { totals, run };
     };

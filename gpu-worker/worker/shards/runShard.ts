@@ -12,6 +12,7 @@ import { processImages, type Detector, type InputItem, type PipelineProgress, ty
 import { ResultsZip } from "../../pipeline/outputs/resultsZip.ts";
 import { emptyStageTimes, type StageTimes } from "../../pipeline/run/processImages.ts";
 import { startResultUpload } from "../s3Results.ts";
+import { PreviewUploads } from "./previewUploads.ts";
 
 export interface ShardOptions {
   s3: S3Client;
@@ -26,6 +27,8 @@ export interface ShardOptions {
   images: ImagesChoice;
   partBytes: number;
   scratchDir: string;
+  /** Browsing previews (processImages' option); stored under the job's output prefix as they are made. */
+  previews?: { blankRate: number; blurPeople?: boolean };
   onProgress?: (progress: PipelineProgress) => void;
 }
 
@@ -45,13 +48,15 @@ export async function runShard(inputs: AsyncIterable<InputItem>, options: ShardO
       ? undefined
       : startResultUpload(s3, { bucket, key: shardKeys.images(jobId, index), fileName: `shard-${index}.zip`, partBytes: options.partBytes });
   const zip = upload ? new ResultsZip(upload.body) : undefined;
+  const previews = new PreviewUploads(s3, bucket, jobId);
   let processed = 0;
   let failed = 0;
   try {
     const work = processImages(
       inputs,
       {
-        async add(result, bytes) {
+        async add(result, bytes, preview) {
+          if (preview && result.preview) await previews.put(result.preview, preview);
           if (bytes && zip) await zip.addBuffer(result.path, bytes, result.format);
           await records.write(`${JSON.stringify(result)}\n`);
           processed++;
@@ -64,6 +69,7 @@ export async function runShard(inputs: AsyncIterable<InputItem>, options: ShardO
         outputThreshold: options.outputThreshold,
         renderThreshold: options.renderThreshold,
         images: options.images,
+        ...(options.previews ? { previews: options.previews } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
     );
@@ -72,6 +78,7 @@ export async function runShard(inputs: AsyncIterable<InputItem>, options: ShardO
       await zip.finish();
       await upload.done;
     }
+    await previews.drain();
     await records.close();
     await s3.send(
       new PutObjectCommand({

@@ -1,0 +1,117 @@
+// Small previews for browsing results (issue 13): the job page's gallery and report.html show
+// these instead of the full-size photos. Made from the photo's bytes already in memory (no
+// second read of the input); JPEG shrink-on-load makes the decode a fraction of a full one.
+// Boxes and labels are drawn by the same overlay as the full-size copies (render.ts), at the
+// preview's size. Previews carry no metadata at all: no EXIF, so no GPS, whatever the job says.
+//
+// Which photos get one: every photo with a box at or above the render threshold, and the
+// "blank check", a sample of the photos judged empty so a user can see what the threshold let
+// through. The sample is chosen by a hash of the photo's path, so it is the same whether the job
+// ran as one shard or many, and the same on a rerun.
+import { createHash } from "node:crypto";
+import sharp, { type OverlayOptions } from "sharp";
+import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
+import type { Detection } from "../types.ts";
+import { detectionOverlay } from "./render.ts";
+import { PREVIEWS_ZIP_FOLDER } from "../zipLayout.ts";
+
+/** Long side of a preview in pixels: sharp on a phone, a few tens of kB as JPEG. */
+export const PREVIEW_LONG_SIDE = 800;
+/** Enough for boxes and labels to read; previews are looked at, not archived. */
+export const PREVIEW_JPEG_QUALITY = 75;
+/** The folder previews live in, in the results zip and under the job's output prefix in S3. */
+export const PREVIEWS_FOLDER = PREVIEWS_ZIP_FOLDER;
+
+/** The blank check's share of the empties, and its floor where a job has that many empties. */
+export const BLANK_SAMPLE_SHARE = 0.01;
+export const BLANK_SAMPLE_MIN = 50;
+/**
+ * Shards do not know how many empties the job will have, only how many photos: the rate is set
+ * as if half were empty (camera traps usually see more), so the floor holds unless most photos
+ * have an animal, person or vehicle in them.
+ */
+const ASSUMED_EMPTY_SHARE = 0.5;
+
+/** The share of empty photos sampled for the blank check in a job of `jobItems` photos. */
+export function blankSampleRate(jobItems: number): number {
+  if (!(jobItems > 0)) return 1;
+  return Math.min(1, Math.max(BLANK_SAMPLE_SHARE, BLANK_SAMPLE_MIN / (jobItems * ASSUMED_EMPTY_SHARE)));
+}
+
+/** Whether the empty photo at `path` is in the blank check at `rate` (a fixed function of the path). */
+export function inBlankSample(path: string, rate: number): boolean {
+  if (rate >= 1) return true;
+  const draw = createHash("sha256").update(`blank-check\0${path}`).digest().readUInt32BE(0) / 2 ** 32;
+  return draw < rate;
+}
+
+/**
+ * The preview's name, relative to the zip's root and to the job's output prefix: a hash of the
+ * photo's path, so it never needs escaping, and the same whichever shard made it.
+ */
+export function previewName(path: string): string {
+  return `${PREVIEWS_FOLDER}/${createHash("sha256").update(path).digest("hex").slice(0, 32)}.jpg`;
+}
+
+export interface PreviewOptions {
+  /** Boxes with conf >= threshold are drawn. */
+  threshold: number;
+  /** MD category id -> name. */
+  categories: Record<string, string>;
+  /** Blur every person box at or above the threshold (the job's blurPeople option). */
+  blurPeople?: boolean;
+}
+
+/** MD's category id for a person. */
+export const PERSON_CATEGORY = "2";
+
+/** A preview JPEG of `original` with its drawn boxes; throws with a reason a person can read. */
+export async function makePreview(original: Buffer, detections: Detection[], options: PreviewOptions): Promise<Buffer> {
+  const open = () => sharp(original, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS });
+  try {
+    const meta = await open().metadata();
+    const { width: fullWidth, height: fullHeight } = meta.autoOrient;
+    const scale = Math.min(1, PREVIEW_LONG_SIDE / Math.max(fullWidth, fullHeight));
+    const width = Math.max(1, Math.round(fullWidth * scale));
+    const height = Math.max(1, Math.round(fullHeight * scale));
+    // Exact dimensions, so the overlay drawn for width x height lands where the boxes are.
+    const resized = open().autoOrient().resize(width, height, { fit: "fill" });
+    const shown = detections.filter((d) => d.conf >= options.threshold).sort((a, b) => a.conf - b.conf);
+    const people = options.blurPeople ? shown.filter((d) => d.category === PERSON_CATEGORY) : [];
+    let base = resized;
+    if (people.length > 0) {
+      const { data, info } = await resized.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const raw = { width: info.width, height: info.height, channels: info.channels };
+      const patches = await Promise.all(people.map((person) => blurredPatch(data, raw, person)));
+      base = sharp(data, { raw }).composite(patches.filter((patch): patch is OverlayOptions => patch !== null));
+      // Composites chain only through a buffer: sharp applies one composite() per pipeline.
+      base = sharp(await base.png({ compressionLevel: 0 }).toBuffer());
+    }
+    const drawn = shown.length > 0 ? base.composite([detectionOverlay(shown, width, height, options.categories)]) : base;
+    return await drawn.flatten({ background: "#ffffff" }).jpeg({ quality: PREVIEW_JPEG_QUALITY, mozjpeg: false }).toBuffer();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`the preview could not be made (${reason})`, { cause: error });
+  }
+}
+
+/** The box's pixels blurred past recognition (sigma scales with the box), to lay over the original. */
+async function blurredPatch(
+  data: Buffer,
+  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 },
+  detection: Detection,
+): Promise<OverlayOptions | null> {
+  const [x, y, w, h] = detection.bbox;
+  const left = Math.max(0, Math.floor(x * raw.width));
+  const top = Math.max(0, Math.floor(y * raw.height));
+  const right = Math.min(raw.width, Math.ceil((x + w) * raw.width));
+  const bottom = Math.min(raw.height, Math.ceil((y + h) * raw.height));
+  if (right - left < 1 || bottom - top < 1) return null;
+  const sigma = Math.max(4, Math.max(right - left, bottom - top) / 8);
+  const patch = await sharp(data, { raw })
+    .extract({ left, top, width: right - left, height: bottom - top })
+    .blur(sigma)
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+  return { input: patch, left, top };
+}
