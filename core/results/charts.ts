@@ -3,7 +3,7 @@
 // that show it may have no internet). Pure functions of a BrowseSummary, shared by the job page
 // (web/src/gallery.ts) and the offline report (gpu-worker/pipeline/outputs/report.ts), so both
 // draw the same thing. Every text is escaped; the callers may insert the SVG as markup.
-import type { BrowseSummary } from "../../functions/wire.ts";
+import type { BrowseSummary } from "./browse.ts";
 
 /**
  * One colour per category id, as the boxes are drawn (gpu-worker/pipeline/outputs/render.ts

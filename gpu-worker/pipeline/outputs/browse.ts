@@ -20,7 +20,7 @@ import {
   type BrowseManifest,
   type BrowseSort,
   type BrowseSummary,
-} from "../../../functions/wire.ts";
+} from "../../../core/results/browse.ts";
 import { drawnCategories, folderOf, isDrawn } from "../categories.ts";
 import { cameraOf, captureTimeOf, groupEvents, withEvents } from "../events/events.ts";
 import type { ImageResult, RunInfo } from "../types.ts";

@@ -7,7 +7,7 @@
 // first) and REPORT_MAX_BLANK of the blank check, whatever the job's size; the page says when
 // more exist (results.xlsx lists every photo).
 import { activityChartSvg, cameraMapSvg, categoryColor, escapeXml } from "../../../core/results/charts.ts";
-import type { BrowseItem, BrowseSummary } from "../../../functions/wire.ts";
+import type { BrowseItem, BrowseSummary } from "../../../core/results/browse.ts";
 import type { ImageResult, RunInfo } from "../types.ts";
 import { RESULTS_REPORT, RESULTS_WORKBOOK } from "../zipLayout.ts";
 import { ALL_VIEW, BLANK_VIEW, buildBrowse, type BrowseBuild } from "./browse.ts";
