@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { outputPrefix, shardPrefix } from "../../core/keys.ts";
+import { outputPrefix, resultKey, shardPrefix } from "../../core/keys.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
 import { startEmulator } from "../../devstack/emulator.ts";
 import { longJob, photo } from "./photos.ts";
@@ -105,7 +105,8 @@ test("a worker process killed mid-shard (SIGKILL): the next one redoes that shar
     assert.equal([...zip.keys()].filter((name) => /^IMG_\d{4}\.JPG$/.test(name)).length, 30, "every image, once");
     assert.ok(zip.has("results.xlsx") && zip.has("detections.json") && zip.has("README.txt"));
     const objects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: outputPrefix(jobId) }));
-    assert.equal(objects.KeyCount, 1, "one result object");
+    // Beside the package: its previews and browse index (issue 13), never a second zip.
+    assert.deepEqual((objects.Contents ?? []).map((object) => object.Key).filter((key) => key?.endsWith(".zip")), [resultKey(jobId)], "one result object");
     const shardObjects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: shardPrefix(jobId) }));
     assert.equal(shardObjects.KeyCount ?? 0, 0, "the shards' objects are removed once the package is in");
     await until("the message to be deleted", async () => (await emulator.inspectQueue(stack.config.QUEUE_NAME))!.held.length === 0);

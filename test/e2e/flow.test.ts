@@ -11,7 +11,7 @@ import { copyFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { outputPrefix } from "../../core/keys.ts";
+import { outputPrefix, resultKey } from "../../core/keys.ts";
 import { storedEntry, zipBytes } from "../helpers/zipBytes.ts";
 import { longJob, noiseJpeg, photo } from "./photos.ts";
 import { api, downloadZip, MiB, startTestStack, submitJob, waitForStatus, type TestStack } from "./stack.ts";
@@ -72,7 +72,8 @@ test("a job goes from upload (PUT and multipart) to a downloaded results zip", a
   const redirect = await fetch(`${stack.url}/api/jobs/${jobId}/download`, { redirect: "manual" });
   assert.equal(redirect.status, 302);
   const objects = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.config.BUCKET, Prefix: outputPrefix(jobId) }));
-  assert.equal(objects.KeyCount, 1);
+  // Beside the package: its previews and browse index (issue 13), never a second zip.
+  assert.deepEqual((objects.Contents ?? []).map((object) => object.Key).filter((key) => key?.endsWith(".zip")), [resultKey(jobId)]);
 });
 
 test("browser preflights to the S3 endpoint get the bucket's CORS answer", async () => {
