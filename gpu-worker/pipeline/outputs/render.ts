@@ -2,16 +2,22 @@
 // (MD megadetector/visualization/visualization_utils.py, render_detection_bounding_boxes and
 // draw_bounding_box_on_image): one colour per category, labels "<name>: <percent>%" in black
 // on a rectangle filled with the box colour, least confident box drawn first.
-// Everything is one sharp pipeline: auto-orient, composite one SVG of boxes and labels, re-encode.
+// One SVG of boxes and labels composited onto the photo as displayed, encoded once: into the
+// pixels the detector's decode kept (a JPEG's EXIF block copied over, Orientation set to 1),
+// or, where none were kept, one sharp pipeline that decodes, auto-orients, composites, re-encodes.
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Detection } from "../types.ts";
-import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
+import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
 
 export interface RenderOptions {
   /** Boxes with conf >= threshold are drawn (MD renders score >= rendering_threshold). */
   threshold: number;
   /** MD category id -> name; an id missing here is shown as the id, as MD does. */
   categories: Record<string, string>;
+  /** The photo's header, already parsed (metadata/imageHeader.ts); parsed here when absent. */
+  header?: Metadata;
+  /** The photo's pixels as displayed, already decoded: drawn into when full size, not decoded again. */
+  decoded?: DisplayedPixels;
 }
 
 /**
@@ -87,11 +93,20 @@ export async function renderDetections(
   // The detector already decoded this image leniently (a truncated JPEG goes as far as it goes); draw on the same pixels.
   const open = () => sharp(original, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS });
   try {
-    const meta = await open().metadata();
+    const meta = options.header ?? (await open().metadata());
     const { width, height } = meta.autoOrient;
+    const overlay = detectionOverlay(shown, width, height, options.categories);
+    const decoded = options.decoded;
+    // A JPEG without an ICC profile (camera traps'): its pixels came out of the decoder as
+    // they would here, and its EXIF is one APP1 block that can be copied over byte for byte.
+    if (decoded?.fullSize && decoded.width === width && decoded.height === height && meta.format === "jpeg" && !meta.icc) {
+      const drawn = sharp(decoded.pixels, { raw: { width, height, channels: 3 } }).composite([overlay]);
+      const encoded = await encodeLike(drawn, meta, original);
+      return meta.exif ? withExifBlock(encoded, uprightExif(meta.exif)) : encoded;
+    }
     const drawn = open()
       .autoOrient()
-      .composite([detectionOverlay(shown, width, height, options.categories)])
+      .composite([overlay])
       // keepExif rewrites Orientation to 1 after autoOrient and keeps dates, GPS, make and model.
       // XMP (and IPTC) are dropped on purpose: libvips keeps XMP verbatim, and an XMP
       // tiff:Orientation would make some viewers rotate the already-rotated pixels again.
@@ -126,6 +141,48 @@ async function encodeLike(pipeline: Sharp, meta: Metadata, original: Buffer): Pr
     default:
       return pipeline.flatten({ background: "#ffffff" }).jpeg({ quality: DEFAULT_QUALITY }).toBuffer();
   }
+}
+
+const EXIF_HEADER = Buffer.from("Exif\0\0", "latin1");
+const APP1_MAX_PAYLOAD = 0xffff - 2;
+const ORIENTATION_TAG = 0x0112;
+
+/**
+ * A copy of a JPEG's EXIF block (the APP1 payload, "Exif\0\0" then TIFF) with IFD0's
+ * Orientation set to 1, since the pixels are now upright: what libvips' keepExif does after
+ * autoOrient. A block it cannot walk is returned unchanged but for the orientation it found.
+ */
+export function uprightExif(exif: Buffer): Buffer {
+  const copy = Buffer.from(exif);
+  if (!copy.subarray(0, 6).equals(EXIF_HEADER) || copy.length < 14) return copy;
+  const tiff = 6;
+  const little = copy.toString("latin1", tiff, tiff + 2) === "II";
+  const u16 = (at: number) => (little ? copy.readUInt16LE(at) : copy.readUInt16BE(at));
+  const u32 = (at: number) => (little ? copy.readUInt32LE(at) : copy.readUInt32BE(at));
+  const ifd0 = tiff + u32(tiff + 4);
+  if (ifd0 + 2 > copy.length) return copy;
+  const entries = u16(ifd0);
+  for (let i = 0; i < entries; i++) {
+    const entry = ifd0 + 2 + i * 12;
+    if (entry + 12 > copy.length) break;
+    // SHORT, one value, held in the entry itself.
+    if (u16(entry) === ORIENTATION_TAG && u16(entry + 2) === 3) {
+      if (little) copy.writeUInt16LE(1, entry + 8);
+      else copy.writeUInt16BE(1, entry + 8);
+    }
+  }
+  return copy;
+}
+
+/** `jpeg` with an APP1 EXIF block inserted after its JFIF header (where libjpeg writes it). */
+export function withExifBlock(jpeg: Buffer, exif: Buffer): Buffer {
+  if (exif.length > APP1_MAX_PAYLOAD || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return jpeg;
+  let at = 2;
+  // After APP0 (JFIF), when the encoder wrote one.
+  if (jpeg[2] === 0xff && jpeg[3] === 0xe0) at = 4 + jpeg.readUInt16BE(4);
+  const marker = Buffer.from([0xff, 0xe1, 0, 0]);
+  marker.writeUInt16BE(exif.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, at), marker, exif, jpeg.subarray(at)]);
 }
 
 /** The label MD writes: "{name}: {round(100 * conf)}%", with Python's round (half to even). */
