@@ -16,7 +16,7 @@ export interface RenderOptions {
   categories: Record<string, string>;
   /** The photo's header, already parsed (metadata/imageHeader.ts); parsed here when absent. */
   header?: Metadata;
-  /** The photo's pixels as displayed, already decoded: drawn into when full size, not decoded again. */
+  /** The photo's pixels as displayed, already decoded: drawn into (in place) when full size, not decoded again. */
   decoded?: DisplayedPixels;
 }
 
@@ -95,18 +95,20 @@ export async function renderDetections(
   try {
     const meta = options.header ?? (await open().metadata());
     const { width, height } = meta.autoOrient;
-    const overlay = detectionOverlay(shown, width, height, options.categories);
+    const layout = layoutDetections(shown, width, height, options.categories);
     const decoded = options.decoded;
     // A JPEG without an ICC profile (camera traps'): its pixels came out of the decoder as
     // they would here, and its EXIF is one APP1 block that can be copied over byte for byte.
     if (decoded?.fullSize && decoded.width === width && decoded.height === height && meta.format === "jpeg" && !meta.icc) {
-      const drawn = sharp(decoded.pixels, { raw: { width, height, channels: 3 } }).composite([overlay]);
+      // Drawn in place: the pixels are the photo's last use of them.
+      await drawInto(decoded.pixels, width, height, layout);
+      const drawn = sharp(decoded.pixels, { raw: { width, height, channels: 3 } });
       const encoded = await encodeLike(drawn, meta, original);
       return meta.exif ? withExifBlock(encoded, uprightExif(meta.exif)) : encoded;
     }
     const drawn = open()
       .autoOrient()
-      .composite([overlay])
+      .composite([detectionOverlay(layout)])
       // keepExif rewrites Orientation to 1 after autoOrient and keeps dates, GPS, make and model.
       // XMP (and IPTC) are dropped on purpose: libvips keeps XMP verbatim, and an XMP
       // tiff:Orientation would make some viewers rotate the already-rotated pixels again.
@@ -204,17 +206,15 @@ interface Rectangle {
   height: number;
 }
 
-/**
- * One SVG holding every box and label in drawing order, cut to the area they cover: librsvg
- * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
- * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
- */
-function detectionOverlay(
-  detections: Detection[],
-  width: number,
-  height: number,
-  categories: Record<string, string>,
-): OverlayOptions {
+/** Where each box's lines and label go, in drawing order: the one layout both ways of drawing use. */
+interface Layout {
+  thickness: number;
+  fontSize: number;
+  padding: number;
+  shapes: Array<{ left: number; top: number; right: number; bottom: number; color: string; text: string; label: Rectangle; baseline: number }>;
+}
+
+function layoutDetections(detections: Detection[], width: number, height: number, categories: Record<string, string>): Layout {
   const scale = Math.max(width, height) / REFERENCE_LONG_SIDE;
   const thickness = Math.min(width, height, Math.max(MIN_BOX_THICKNESS, Math.round(BOX_THICKNESS_AT_REFERENCE * scale)));
   const fontSize = Math.max(MIN_LABEL_FONT_SIZE, Math.round(LABEL_FONT_SIZE_AT_REFERENCE * scale));
@@ -223,15 +223,12 @@ function detectionOverlay(
   // Where a line centred on a box edge starts, kept inside the frame so that a box touching
   // the edge still shows its full line. Integer starts keep every line pixel-exact.
   const lineStart = (at: number, size: number) => clamp(Math.round(at) - Math.floor(thickness / 2), 0, size - thickness);
-
-  const covered: Rectangle[] = [];
   const shapes = detections.map((detection) => {
     const [x, y, w, h] = detection.bbox;
     const left = lineStart(x * width, width);
     const top = lineStart(y * height, height);
     const right = Math.max(left, lineStart((x + w) * width, width));
     const bottom = Math.max(top, lineStart((y + h) * height, height));
-    const color = categoryColor(detection.category);
     const text = detectionLabel(detection, categories);
     const label: Rectangle = {
       width: Math.min(width, Math.ceil(text.length * LABEL_CHAR_WIDTH_EM * fontSize) + 2 * padding),
@@ -241,12 +238,27 @@ function detectionOverlay(
       top: top >= labelHeight ? top - labelHeight : top,
     };
     label.left = Math.min(left, width - label.width);
+    const baseline = padding + Math.round(LABEL_BASELINE_EM * fontSize);
+    return { left, top, right, bottom, color: categoryColor(detection.category), text, label, baseline };
+  });
+  return { thickness, fontSize, padding, shapes };
+}
+
+/**
+ * One SVG holding every box and label in drawing order, cut to the area they cover: librsvg
+ * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
+ * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
+ */
+function detectionOverlay(layout: Layout): OverlayOptions {
+  const { thickness, fontSize, padding } = layout;
+  const covered: Rectangle[] = [];
+  const shapes = layout.shapes.map(({ left, top, right, bottom, color, text, label, baseline }) => {
     covered.push({ left, top, width: right - left + thickness, height: bottom - top + thickness }, label);
     const half = thickness / 2;
     return (
       `<rect x="${left + half}" y="${top + half}" width="${right - left}" height="${bottom - top}" fill="none" stroke="${color}" stroke-width="${thickness}"/>` +
       `<rect x="${label.left}" y="${label.top}" width="${label.width}" height="${label.height}" fill="${color}"/>` +
-      `<text x="${label.left + padding}" y="${label.top + padding + Math.round(LABEL_BASELINE_EM * fontSize)}">${escapeXml(text)}</text>`
+      `<text x="${label.left + padding}" y="${label.top + baseline}">${escapeXml(text)}</text>`
     );
   });
 
@@ -255,6 +267,57 @@ function detectionOverlay(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${area.width}" height="${area.height}" viewBox="${area.left} ${area.top} ${area.width} ${area.height}">` +
     `<g font-family="${LABEL_FONT_FAMILY}" font-size="${fontSize}" fill="#000000">${shapes.join("")}</g></svg>`;
   return { input: Buffer.from(svg), left: area.left, top: area.top };
+}
+
+/**
+ * The same boxes and labels drawn straight into interleaved RGB pixels (changed in place):
+ * lines and label rectangles are solid fills, set here; only the text goes through librsvg,
+ * one label-sized tile at a time. Compositing the SVG overlay instead makes libvips blend the
+ * whole frame in floating point and librsvg rasterise the area the boxes span, which cost
+ * more than the JPEG encode on a 3-MP frame (bench/pipeline.ts).
+ */
+async function drawInto(pixels: Uint8Array, width: number, height: number, layout: Layout): Promise<void> {
+  const { thickness, fontSize, padding } = layout;
+  const fill = (left: number, top: number, right: number, bottom: number, rgb: readonly number[]) => {
+    for (let y = Math.max(0, top); y < Math.min(height, bottom); y++) {
+      for (let x = Math.max(0, left), at = (y * width + x) * 3; x < Math.min(width, right); x++, at += 3) {
+        pixels[at] = rgb[0]!;
+        pixels[at + 1] = rgb[1]!;
+        pixels[at + 2] = rgb[2]!;
+      }
+    }
+  };
+  for (const { left, top, right, bottom, color, text, label, baseline } of layout.shapes) {
+    const rgb = [1, 3, 5].map((i) => Number.parseInt(color.slice(i, i + 2), 16));
+    // An SVG rect of zero width or height is not drawn at all.
+    if (right > left && bottom > top) {
+      const t = thickness;
+      fill(left, top, right + t, top + t, rgb);
+      fill(left, bottom, right + t, bottom + t, rgb);
+      fill(left, top, left + t, bottom + t, rgb);
+      fill(right, top, right + t, bottom + t, rgb);
+    }
+    fill(label.left, label.top, label.left + label.width, label.top + label.height, rgb);
+    // The text's tile: the label, and an em to its right where an estimated width falls short.
+    const tile = { left: label.left, top: label.top, width: Math.min(width - label.left, label.width + fontSize), height: label.height };
+    const region = Buffer.alloc(tile.width * tile.height * 3);
+    for (let y = 0; y < tile.height; y++) {
+      const from = ((tile.top + y) * width + tile.left) * 3;
+      region.set(pixels.subarray(from, from + tile.width * 3), y * tile.width * 3);
+    }
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${tile.width}" height="${tile.height}">` +
+      `<g font-family="${LABEL_FONT_FAMILY}" font-size="${fontSize}" fill="#000000"><text x="${padding}" y="${baseline}">${escapeXml(text)}</text></g></svg>`;
+    const withText = await sharp(region, { raw: { width: tile.width, height: tile.height, channels: 3 } })
+      .composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+    for (let y = 0; y < tile.height; y++) {
+      const to = ((tile.top + y) * width + tile.left) * 3;
+      pixels.set(withText.subarray(y * tile.width * 3, (y + 1) * tile.width * 3), to);
+    }
+  }
 }
 
 function union(rectangles: Rectangle[]): Rectangle {
