@@ -67,7 +67,8 @@ try {
         const output = outputs[outputName]!;
         // Copy into a buffer this thread owns, so it can be handed over without another copy.
         const data = new Float32Array(output.data as Float32Array);
-        reply({ type: "result", id: request.id, data, dims: [...output.dims] }, [data.buffer]);
+        // The input goes back too: ONNX Runtime is done with it, and the sender reuses it for the next batch.
+        reply({ type: "result", id: request.id, data, dims: [...output.dims], input: request.data }, [data.buffer, request.data.buffer as ArrayBuffer]);
       } catch (error) {
         reply({ type: "failed", id: request.id, message: error instanceof Error ? error.message : String(error) });
       }
