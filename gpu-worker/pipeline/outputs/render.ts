@@ -2,9 +2,10 @@
 // (MD megadetector/visualization/visualization_utils.py, render_detection_bounding_boxes and
 // draw_bounding_box_on_image): one colour per category, labels "<name>: <percent>%" in black
 // on a rectangle filled with the box colour, least confident box drawn first.
-// One SVG of boxes and labels composited onto the photo as displayed, encoded once: into the
-// pixels the detector's decode kept (a JPEG's EXIF block copied over, Orientation set to 1),
-// or, where none were kept, one sharp pipeline that decodes, auto-orients, composites, re-encodes.
+// A JPEG: boxes and labels drawn into its pixels as displayed (those the detector's decode
+// kept, else decoded once here), encoded once, its EXIF block copied over with Orientation 1.
+// Other formats and ICC-profiled JPEGs: one sharp pipeline that decodes, auto-orients,
+// composites one SVG of the same boxes and labels, and re-encodes.
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Detection } from "../types.ts";
 import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
@@ -18,6 +19,11 @@ export interface RenderOptions {
   header?: Metadata;
   /** The photo's pixels as displayed, already decoded: drawn into (in place) when full size, not decoded again. */
   decoded?: DisplayedPixels;
+  /**
+   * "overlay": the SVG composite whatever the format, as other formats get it: the reference
+   * the tests hold the drawing into pixels to. Default: into pixels for a JPEG.
+   */
+  method?: "overlay";
 }
 
 /**
@@ -96,14 +102,19 @@ export async function renderDetections(
     const meta = options.header ?? (await open().metadata());
     const { width, height } = meta.autoOrient;
     const layout = layoutDetections(shown, width, height, options.categories);
-    const decoded = options.decoded;
-    // A JPEG without an ICC profile (camera traps'): its pixels came out of the decoder as
-    // they would here, and its EXIF is one APP1 block that can be copied over byte for byte.
-    if (decoded?.fullSize && decoded.width === width && decoded.height === height && meta.format === "jpeg" && !meta.icc) {
+    // A JPEG without an ICC profile (camera traps'): drawn into its pixels as displayed (the
+    // detector's, when it kept them at full size; else decoded here, once), encoded once, its
+    // EXIF block copied over byte for byte but for the Orientation.
+    if (meta.format === "jpeg" && !meta.icc && options.method !== "overlay") {
+      const kept = options.decoded;
+      const pixels =
+        kept?.fullSize && kept.width === width && kept.height === height
+          ? kept.pixels
+          : await open().autoOrient().removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer();
+      if (pixels.length !== width * height * 3) throw new Error(`decoder returned ${pixels.length} bytes for ${width}x${height} RGB`);
       // Drawn in place: the pixels are the photo's last use of them.
-      await drawInto(decoded.pixels, width, height, layout);
-      const drawn = sharp(decoded.pixels, { raw: { width, height, channels: 3 } });
-      const encoded = await encodeLike(drawn, meta, original);
+      await drawInto(pixels, width, height, layout);
+      const encoded = await encodeLike(sharp(pixels, { raw: { width, height, channels: 3 } }), meta, original);
       return meta.exif ? withExifBlock(encoded, uprightExif(meta.exif)) : encoded;
     }
     const drawn = open()
