@@ -1,7 +1,7 @@
 // Decode one image and letterbox it for the network, as MegaDetector's "classic" PyTorch
 // path does: EXIF orientation applied, RGB, YOLOv5 letterbox with grey 114 padding.
 import sharp from "sharp";
-import { readImageHeader, type ImageHeader } from "../metadata/imageHeader.ts";
+import { drawsIntoPixels, readImageHeader, type ImageHeader } from "../metadata/imageHeader.ts";
 import { LETTERBOX_PAD_VALUE } from "./constants.ts";
 import { letterboxGeometry, type InputSpec, type LetterboxGeometry } from "./letterbox.ts";
 
@@ -14,7 +14,7 @@ export const MAX_INPUT_PIXELS = 120_000_000;
  */
 export const KEEP_FOR_DRAWING_MAX_PIXELS = 16_000_000;
 
-/** libjpeg (and libwebp) can scale by 1/2, 1/4, 1/8 while decoding: from a 2x reduction on. */
+/** libjpeg can scale by 1/2, 1/4, 1/8 while decoding: from a 2x reduction on. */
 const SHRINK_ON_LOAD_FACTOR = 2;
 
 export interface PreprocessedImage {
@@ -50,13 +50,16 @@ export interface PreprocessOptions {
    */
   keepDisplayed?: { maxPixels: number };
   /**
-   * Keep the full-size displayed pixels when decoding them costs nothing extra: where the
-   * decoder cannot shrink on load (a JPEG less than twice the network's input, PNG, TIFF),
+   * Keep the full-size displayed pixels of a photo whose boxes would be drawn into them
+   * (drawsIntoPixels: a JPEG without ICC profile) when decoding them costs nothing extra: where
+   * the decoder cannot shrink on load (less than twice the network's input; not turned a
+   * quarter by its EXIF orientation, see turnsQuarter),
    * the decode is full size anyway, so keeping it costs a copy and a resize from memory
    * (about 6 ms on a 3-MP frame) and saves the second decode of a photo that gets boxes
    * (about 26 ms). Where it can shrink on load (12-MP frames at 1280 px: 45 ms against 95 ms
    * for a full decode), the boxed photos alone are decoded again: 45 + 83/3 ms per photo
-   * beats 95 ms up to about 60% boxed. Measured by bench/pipeline.ts on this repo's frames.
+   * beats 95 ms up to about 60% boxed. CPU time per photo, sharp alone, on the Serengeti
+   * fixtures and bench/pipeline.ts's generated frames, 2 busy shared cores (so +-20%).
    */
   keepForDrawing?: boolean;
   /** The photo's header, when already parsed (metadata/imageHeader.ts); parsed here otherwise. */
@@ -104,11 +107,11 @@ export async function preprocessForDetector(bytes: Buffer, spec: InputSpec, opti
     let letterboxFrom = open();
     const pixelCount = displayed.width * displayed.height;
     const shrinksOnLoad =
-      (meta.format === "jpeg" || meta.format === "webp") &&
+      meta.format === "jpeg" &&
       Math.min(displayed.width / geometry.resizedWidth, displayed.height / geometry.resizedHeight) >= SHRINK_ON_LOAD_FACTOR;
     const maxPixels = options.keepDisplayed
       ? options.keepDisplayed.maxPixels
-      : options.keepForDrawing && !shrinksOnLoad && pixelCount <= KEEP_FOR_DRAWING_MAX_PIXELS
+      : options.keepForDrawing && drawsIntoPixels(meta) && !shrinksOnLoad && !turnsQuarter(meta.orientation) && pixelCount <= KEEP_FOR_DRAWING_MAX_PIXELS
         ? KEEP_FOR_DRAWING_MAX_PIXELS
         : undefined;
     if (maxPixels !== undefined) {
@@ -144,6 +147,15 @@ export async function preprocessForDetector(bytes: Buffer, spec: InputSpec, opti
   } catch (error) {
     throw new UnreadableImageError(`image data could not be decoded (${describe(error)})`);
   }
+}
+
+/**
+ * EXIF orientations 5-8 turn the picture a quarter. sharp resizes such a file before turning
+ * it, so a letterbox resized from pixels already turned differs by 1 in rounding: those photos
+ * (rare from camera traps) keep the decode-again path, and the detector sees the same input.
+ */
+function turnsQuarter(orientation: number | undefined): boolean {
+  return orientation !== undefined && orientation >= 5 && orientation <= 8;
 }
 
 function describe(error: unknown): string {

@@ -23,3 +23,12 @@ export async function readImageHeader(bytes: Buffer): Promise<ImageHeader> {
     return { ok: false, error };
   }
 }
+
+/**
+ * Whether boxes are drawn straight into the photo's decoded pixels (outputs/render.ts): a JPEG
+ * without an ICC profile, as camera traps write them, whose pixels come out of the decoder as
+ * displayed and whose EXIF is one block to copy over. Preprocessing keeps pixels only for these.
+ */
+export function drawsIntoPixels(meta: Pick<Metadata, "format" | "icc">): boolean {
+  return meta.format === "jpeg" && !meta.icc;
+}

@@ -9,6 +9,7 @@
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Detection } from "../types.ts";
 import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
+import { drawsIntoPixels } from "../metadata/imageHeader.ts";
 
 export interface RenderOptions {
   /** Boxes with conf >= threshold are drawn (MD renders score >= rendering_threshold). */
@@ -102,10 +103,10 @@ export async function renderDetections(
     const meta = options.header ?? (await open().metadata());
     const { width, height } = meta.autoOrient;
     const layout = layoutDetections(shown, width, height, options.categories);
-    // A JPEG without an ICC profile (camera traps'): drawn into its pixels as displayed (the
+    // A JPEG without an ICC profile (drawsIntoPixels): drawn into its pixels as displayed (the
     // detector's, when it kept them at full size; else decoded here, once), encoded once, its
     // EXIF block copied over byte for byte but for the Orientation.
-    if (meta.format === "jpeg" && !meta.icc && options.method !== "overlay") {
+    if (drawsIntoPixels(meta) && options.method !== "overlay") {
       const kept = options.decoded;
       const pixels =
         kept?.fullSize && kept.width === width && kept.height === height

@@ -76,19 +76,27 @@ function imagesOf(): JsonImage[] {
   return (JSON.parse(zip.get("detections.json")!.toString("utf8")) as { images: JsonImage[] }).images;
 }
 
-test("the decode keeps full-size pixels only where the decoder could not shrink on load", async () => {
-  const small = inputs.get("o6.jpg")!;
-  const kept = await preprocessForDetector(small, detector.info.spec, { keepForDrawing: true });
-  assert.deepEqual([kept.displayed?.width, kept.displayed?.height, kept.displayed?.fullSize], [480, 640, true]);
-  const plain = await preprocessForDetector(small, detector.info.spec);
-  assert.equal(plain.displayed, undefined);
-  assert.ok(plain.pixels.equals(kept.pixels), "the letterbox is the same whether the pixels are kept or not");
-  const tinyInput = await preprocessForDetector(small, { size: 64, stride: 32, fixedSquare: false }, { keepForDrawing: true });
+test("the decode keeps full-size pixels only where the decoder could not shrink on load, and the detector's input is the same either way", async () => {
+  // 1280-px input from 1600x1200 frames: no shrink on load. Orientations 5-8 are not kept (see turnsQuarter).
+  const spec = { size: 1280, stride: 64, fixedSquare: false };
+  for (const orientation of ORIENTATIONS) {
+    const target = await sharp({ create: { width: 400, height: 240, channels: 3, background: { r: 255, g: 0, b: 230 } } }).png().toBuffer();
+    const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 60, g: 90, b: 60 }, noise: { type: "gaussian", mean: 90, sigma: 30 } } })
+      .composite([{ input: target, left: 100, top: 150 }])
+      .jpeg({ quality: 85 })
+      .toBuffer();
+    const photo = Buffer.concat([jpeg.subarray(0, 2), exifApp1Segment({ ifd0: { 0x0112: short(orientation) } }), jpeg.subarray(2)]);
+    const kept = await preprocessForDetector(photo, spec, { keepForDrawing: true });
+    const plain = await preprocessForDetector(photo, spec);
+    assert.equal(plain.displayed, undefined);
+    assert.equal(kept.displayed?.fullSize === true, orientation <= 4, `orientation ${orientation}: kept`);
+    assert.ok(plain.pixels.equals(kept.pixels), `orientation ${orientation}: the letterbox is the same whether the pixels are kept or not`);
+  }
+  const tinyInput = await preprocessForDetector(inputs.get("o1.jpg")!, { size: 64, stride: 32, fixedSquare: false }, { keepForDrawing: true });
   assert.equal(tinyInput.displayed, undefined, "a 64-px input shrinks on load");
-  // 1280-px input from a 3000-px frame: libjpeg shrinks on load, so nothing is kept.
   const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: "#404040" } }).jpeg().toBuffer();
-  const shrunk = await preprocessForDetector(big, { size: 1280, stride: 64, fixedSquare: false }, { keepForDrawing: true });
-  assert.equal(shrunk.displayed, undefined);
+  const shrunk = await preprocessForDetector(big, spec, { keepForDrawing: true });
+  assert.equal(shrunk.displayed, undefined, "a 3000-px frame shrinks on load for a 1280-px input");
 });
 
 test("boxed photos in all eight orientations: drawn once into the decoded pixels, as the SVG overlay path draws them", async () => {
@@ -166,7 +174,7 @@ test("the Detections sheet's pixels are the normalised boxes times the displayed
 });
 
 test("boxes drawn into decoded pixels match the SVG overlay: crossing boxes, frame edges, a zero-width box, every category colour", async () => {
-  const original = inputs.get("o6.jpg")!;
+  const original = inputs.get("o3.jpg")!;
   const detections = [
     { category: "1", conf: 0.9, bbox: [0.1, 0.1, 0.5, 0.4] },
     { category: "2", conf: 0.6, bbox: [0.3, 0.2, 0.6, 0.7] },
