@@ -107,3 +107,24 @@ test("a file that is not a model fails to open with a clear message", async () =
   await sharp({ create: { width: 4, height: 4, channels: 3, background: "#fff" } }).png().toFile(path);
   await assert.rejects(Detector.open({ modelPath: path, provider: "cpu" }), /model/);
 });
+
+test("the batch buffer is reused from batch to batch (full, partial, other shape, overlapping calls): each photo's boxes as on its own", async () => {
+  const detector = await openTiny("reuse", { layout: "yolov5", inputSize: 64, dynamicSpatial: true, stride: 32 }, 3);
+  const photos = await Promise.all([
+    picture(640, 400, { left: 160, top: 100, width: 320, height: 200 }),
+    picture(640, 400, { left: 0, top: 0, width: 200, height: 100, blue: 200 }),
+    picture(640, 400),
+    picture(400, 640, { left: 100, top: 300, width: 200, height: 300 }),
+    picture(640, 400, { left: 400, top: 200, width: 200, height: 150 }),
+  ]);
+  const images = await Promise.all(photos.map((photo) => preprocessForDetector(photo, detector.info.spec)));
+  const alone = [];
+  for (const image of images) alone.push((await detector.detect([image]))[0]);
+  // A full batch, a partial one after it (a view of the kept buffer), a portrait one, and two calls in flight at once.
+  assert.deepEqual(await detector.detect(images.slice(0, 3)), alone.slice(0, 3));
+  assert.deepEqual(await detector.detect([images[4]!]), [alone[4]]);
+  assert.deepEqual(await detector.detect(images), alone);
+  const [first, second] = await Promise.all([detector.detect(images.slice(0, 3)), detector.detect(images.slice(2))]);
+  assert.deepEqual([...first, ...second], [...alone.slice(0, 3), ...alone.slice(2)]);
+  assert.ok(alone.some((found) => found!.length > 0), "the tiny model finds the targets");
+});

@@ -28,6 +28,8 @@ export class Detector {
   /** Why the provider differs from the one asked for, when it does. */
   readonly providerNote: string | undefined;
   readonly maxBatch: number;
+  /** A batch buffer back from the inference thread, to fill again (detectBatch). */
+  private spare: Float32Array | undefined;
 
   private constructor(thread: InferenceThread, info: ModelInfo, maxBatch: number) {
     this.thread = thread;
@@ -80,9 +82,16 @@ export class Detector {
   private async detectBatch(images: PreprocessedImage[], threshold: number): Promise<Detection[][]> {
     const { inputWidth: width, inputHeight: height } = images[0]!.geometry;
     const imageSize = 3 * width * height;
-    const tensor = new Float32Array(images.length * imageSize);
+    const needed = images.length * imageSize;
+    // The batch buffer comes back from the inference thread with the result and is filled
+    // again (every value is overwritten): a full batch at 1280 px is 79 MB, which a fresh
+    // allocation would zero for each batch. At most one is kept, sized for a full batch.
+    const buffer = this.spare && this.spare.length >= needed ? this.spare : new Float32Array(Math.max(needed, this.maxBatch * imageSize));
+    this.spare = undefined;
+    const tensor = buffer.length === needed ? buffer : buffer.subarray(0, needed);
     images.forEach((image, i) => writePlanarTensor(image.pixels, width, height, tensor, i * imageSize));
-    const { data, dims } = await this.thread.run(tensor, [images.length, 3, height, width]);
+    const { data, dims, input } = await this.thread.run(tensor, [images.length, 3, height, width]);
+    this.spare = input;
     this.layout ??= inferOutputLayout(dims, this.info.classNames.length);
     const layout = this.layout;
     return images.map((image, i) =>

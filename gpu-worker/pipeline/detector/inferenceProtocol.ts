@@ -17,5 +17,6 @@ export interface InferenceRequest {
 export type InferenceReply =
   | { type: "ready"; provider: string; note?: string; inputShape: (number | string)[]; outputShape: (number | string)[] }
   | { type: "error"; message: string }
-  | { type: "result"; id: number; data: Float32Array; dims: number[] }
+  /** `input`: the request's batch buffer handed back (transferred), so the sender can fill it again. */
+  | { type: "result"; id: number; data: Float32Array; dims: number[]; input?: Float32Array }
   | { type: "failed"; id: number; message: string };

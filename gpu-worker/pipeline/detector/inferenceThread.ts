@@ -9,6 +9,8 @@ export type Dimension = number | string;
 export interface InferenceOutput {
   data: Float32Array;
   dims: number[];
+  /** The batch buffer that was sent, back for reuse (whole, whatever view of it was sent). */
+  input?: Float32Array;
 }
 
 type Pending = { resolve: (value: InferenceOutput) => void; reject: (error: Error) => void };
@@ -67,7 +69,7 @@ export class InferenceThread {
     const pending = this.pending.get(reply.id);
     if (!pending) return;
     this.pending.delete(reply.id);
-    if (reply.type === "result") pending.resolve({ data: reply.data, dims: reply.dims });
+    if (reply.type === "result") pending.resolve({ data: reply.data, dims: reply.dims, ...(reply.input ? { input: new Float32Array(reply.input.buffer) } : {}) });
     else pending.reject(new Error(`inference failed: ${reply.message}`));
   }
 

@@ -1,23 +1,30 @@
 // Camera metadata of one image: when and where it was taken, by which camera, and its size
-// as displayed. exifr reads the EXIF tags on a metadata thread with a deadline (exifThreads.ts),
-// sharp reads the pixel size (EXIF's own ExifImageWidth is often stale after editing). Never
-// throws: problems go into `error`.
+// as displayed. exifr reads the EXIF tags on a metadata thread with a deadline (exifThreads.ts);
+// the displayed size comes from the photo's one header parse (imageHeader.ts: EXIF's own
+// ExifImageWidth is often stale after editing). Never throws: problems go into `error`.
 
-import sharp from "sharp";
 import type { CameraDateTime, ImageMetadata } from "../types.ts";
 import { EXIF, GPS, IFD0, type ExifTags } from "./exifTags.ts";
 import { sharedExifThreads, type ExifThreads } from "./exifThreads.ts";
+import { readImageHeader, type ImageHeader as ParsedHeader } from "./imageHeader.ts";
 import { isoBoxProblem } from "./isoBoxes.ts";
 import { readCameraTrapMakerNote } from "./makerNotes/index.ts";
 import { wallClockDate } from "./wallClock.ts";
 
-/** Reads camera metadata from an image's bytes. Never throws; see `ImageMetadata.error`. */
-export async function readImageMetadata(bytes: Buffer, threads: ExifThreads = sharedExifThreads()): Promise<ImageMetadata> {
+/**
+ * Reads camera metadata from an image's bytes. Never throws; see `ImageMetadata.error`.
+ * `parsed` is the photo's header when the caller has parsed it already (one parse per photo).
+ */
+export async function readImageMetadata(
+  bytes: Buffer,
+  threads: ExifThreads = sharedExifThreads(),
+  parsed: Promise<ParsedHeader> | ParsedHeader = readImageHeader(bytes),
+): Promise<ImageMetadata> {
   if (bytes.length === 0) return { error: "The file is empty (0 bytes)." };
 
   const problems: string[] = [];
   // sharp and exifr each work on their own threads.
-  const header = readImageHeader(bytes);
+  const header = headerOf(parsed);
   const tags = await readExifTags(bytes, header, threads);
   const image = await header;
   if (!image.ok && !tags.ok) {
@@ -38,10 +45,10 @@ export async function readImageMetadata(bytes: Buffer, threads: ExifThreads = sh
   const orientation = validOrientation(ifd0[IFD0.orientation]) ?? validOrientation(image.ok ? image.orientation : undefined);
   if (orientation !== undefined) metadata.orientation = orientation;
   if (image.ok) {
-    // Orientations 5-8 turn the picture a quarter, so the displayed width is the stored height.
-    const turned = orientation !== undefined && orientation >= 5;
-    metadata.width = turned ? image.height : image.width;
-    metadata.height = turned ? image.width : image.height;
+    // As the decoder displays it, whatever exifr read: the detector's boxes are fractions of
+    // this size and a drawn photo comes out at it, so the workbook's pixels agree with both.
+    metadata.width = image.width;
+    metadata.height = image.height;
   }
 
   const dates = [
@@ -97,14 +104,11 @@ type ImageHeader =
   | { ok: true; width: number; height: number; orientation: number | undefined; exif: Buffer | undefined }
   | { ok: false; reason: string };
 
-/** Pixel size from the image header (no decoding), plus the raw EXIF sharp found. */
-async function readImageHeader(bytes: Buffer): Promise<ImageHeader> {
-  try {
-    const info = await sharp(bytes).metadata();
-    return { ok: true, width: info.width, height: info.height, orientation: info.orientation, exif: info.exif };
-  } catch (error) {
-    return { ok: false, reason: messageOf(error) };
-  }
+/** Displayed pixel size from the image header (no decoding), plus the raw EXIF sharp found. */
+async function headerOf(parsed: Promise<ParsedHeader> | ParsedHeader): Promise<ImageHeader> {
+  const header = await parsed;
+  if (!header.ok) return { ok: false, reason: messageOf(header.error) };
+  return { ok: true, width: header.width, height: header.height, orientation: header.meta.orientation, exif: header.meta.exif };
 }
 
 /**

@@ -2,16 +2,29 @@
 // (MD megadetector/visualization/visualization_utils.py, render_detection_bounding_boxes and
 // draw_bounding_box_on_image): one colour per category, labels "<name>: <percent>%" in black
 // on a rectangle filled with the box colour, least confident box drawn first.
-// Everything is one sharp pipeline: auto-orient, composite one SVG of boxes and labels, re-encode.
+// A JPEG: boxes and labels drawn into its pixels as displayed (those the detector's decode
+// kept, else decoded once here), encoded once, its EXIF block copied over with Orientation 1.
+// Other formats and ICC-profiled JPEGs: one sharp pipeline that decodes, auto-orients,
+// composites one SVG of the same boxes and labels, and re-encodes.
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Detection } from "../types.ts";
-import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
+import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
+import { drawsIntoPixels } from "../metadata/imageHeader.ts";
 
 export interface RenderOptions {
   /** Boxes with conf >= threshold are drawn (MD renders score >= rendering_threshold). */
   threshold: number;
   /** MD category id -> name; an id missing here is shown as the id, as MD does. */
   categories: Record<string, string>;
+  /** The photo's header, already parsed (metadata/imageHeader.ts); parsed here when absent. */
+  header?: Metadata;
+  /** The photo's pixels as displayed, already decoded: drawn into (in place) when full size, not decoded again. */
+  decoded?: DisplayedPixels;
+  /**
+   * "overlay": the SVG composite whatever the format, as other formats get it: the reference
+   * the tests hold the drawing into pixels to. Default: into pixels for a JPEG.
+   */
+  method?: "overlay";
 }
 
 // MD DEFAULT_COLORS, indexed by category id (animal red, person royal blue, vehicle gold): one
@@ -73,11 +86,27 @@ export async function renderDetections(
   // The detector already decoded this image leniently (a truncated JPEG goes as far as it goes); draw on the same pixels.
   const open = () => sharp(original, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS });
   try {
-    const meta = await open().metadata();
+    const meta = options.header ?? (await open().metadata());
     const { width, height } = meta.autoOrient;
+    const layout = layoutDetections(shown, width, height, options.categories);
+    // A JPEG without an ICC profile (drawsIntoPixels): drawn into its pixels as displayed (the
+    // detector's, when it kept them at full size; else decoded here, once), encoded once, its
+    // EXIF block copied over byte for byte but for the Orientation.
+    if (drawsIntoPixels(meta) && options.method !== "overlay") {
+      const kept = options.decoded;
+      const pixels =
+        kept?.fullSize && kept.width === width && kept.height === height
+          ? kept.pixels
+          : await open().autoOrient().removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer();
+      if (pixels.length !== width * height * 3) throw new Error(`decoder returned ${pixels.length} bytes for ${width}x${height} RGB`);
+      // Drawn in place: the pixels are the photo's last use of them.
+      await drawInto(pixels, width, height, layout);
+      const encoded = await encodeLike(sharp(pixels, { raw: { width, height, channels: 3 } }), meta, original);
+      return meta.exif ? withExifBlock(encoded, uprightExif(meta.exif)) : encoded;
+    }
     const drawn = open()
       .autoOrient()
-      .composite([detectionOverlay(shown, width, height, options.categories)])
+      .composite([overlayOf(layout)])
       // keepExif rewrites Orientation to 1 after autoOrient and keeps dates, GPS, make and model.
       // XMP (and IPTC) are dropped on purpose: libvips keeps XMP verbatim, and an XMP
       // tiff:Orientation would make some viewers rotate the already-rotated pixels again.
@@ -114,6 +143,48 @@ async function encodeLike(pipeline: Sharp, meta: Metadata, original: Buffer): Pr
   }
 }
 
+const EXIF_HEADER = Buffer.from("Exif\0\0", "latin1");
+const APP1_MAX_PAYLOAD = 0xffff - 2;
+const ORIENTATION_TAG = 0x0112;
+
+/**
+ * A copy of a JPEG's EXIF block (the APP1 payload, "Exif\0\0" then TIFF) with IFD0's
+ * Orientation set to 1, since the pixels are now upright: what libvips' keepExif does after
+ * autoOrient. A block it cannot walk is returned unchanged but for the orientation it found.
+ */
+export function uprightExif(exif: Buffer): Buffer {
+  const copy = Buffer.from(exif);
+  if (!copy.subarray(0, 6).equals(EXIF_HEADER) || copy.length < 14) return copy;
+  const tiff = 6;
+  const little = copy.toString("latin1", tiff, tiff + 2) === "II";
+  const u16 = (at: number) => (little ? copy.readUInt16LE(at) : copy.readUInt16BE(at));
+  const u32 = (at: number) => (little ? copy.readUInt32LE(at) : copy.readUInt32BE(at));
+  const ifd0 = tiff + u32(tiff + 4);
+  if (ifd0 + 2 > copy.length) return copy;
+  const entries = u16(ifd0);
+  for (let i = 0; i < entries; i++) {
+    const entry = ifd0 + 2 + i * 12;
+    if (entry + 12 > copy.length) break;
+    // SHORT, one value, held in the entry itself.
+    if (u16(entry) === ORIENTATION_TAG && u16(entry + 2) === 3) {
+      if (little) copy.writeUInt16LE(1, entry + 8);
+      else copy.writeUInt16BE(1, entry + 8);
+    }
+  }
+  return copy;
+}
+
+/** `jpeg` with an APP1 EXIF block inserted after its JFIF header (where libjpeg writes it). */
+export function withExifBlock(jpeg: Buffer, exif: Buffer): Buffer {
+  if (exif.length > APP1_MAX_PAYLOAD || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return jpeg;
+  let at = 2;
+  // After APP0 (JFIF), when the encoder wrote one.
+  if (jpeg[2] === 0xff && jpeg[3] === 0xe0) at = 4 + jpeg.readUInt16BE(4);
+  const marker = Buffer.from([0xff, 0xe1, 0, 0]);
+  marker.writeUInt16BE(exif.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, at), marker, exif, jpeg.subarray(at)]);
+}
+
 /** The label MD writes: "{name}: {round(100 * conf)}%", with Python's round (half to even). */
 export function detectionLabel(detection: Detection, categories: Record<string, string>): string {
   const name = categories[detection.category] ?? detection.category;
@@ -128,17 +199,15 @@ interface Rectangle {
   height: number;
 }
 
-/**
- * One SVG holding every box and label in drawing order, cut to the area they cover: librsvg
- * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
- * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
- */
-export function detectionOverlay(
-  detections: Detection[],
-  width: number,
-  height: number,
-  categories: Record<string, string>,
-): OverlayOptions {
+/** Where each box's lines and label go, in drawing order: the one layout both ways of drawing use. */
+interface Layout {
+  thickness: number;
+  fontSize: number;
+  padding: number;
+  shapes: Array<{ left: number; top: number; right: number; bottom: number; color: string; text: string; label: Rectangle; baseline: number }>;
+}
+
+function layoutDetections(detections: Detection[], width: number, height: number, categories: Record<string, string>): Layout {
   const scale = Math.max(width, height) / REFERENCE_LONG_SIDE;
   const thickness = Math.min(width, height, Math.max(MIN_BOX_THICKNESS, Math.round(BOX_THICKNESS_AT_REFERENCE * scale)));
   const fontSize = Math.max(MIN_LABEL_FONT_SIZE, Math.round(LABEL_FONT_SIZE_AT_REFERENCE * scale));
@@ -147,15 +216,12 @@ export function detectionOverlay(
   // Where a line centred on a box edge starts, kept inside the frame so that a box touching
   // the edge still shows its full line. Integer starts keep every line pixel-exact.
   const lineStart = (at: number, size: number) => clamp(Math.round(at) - Math.floor(thickness / 2), 0, size - thickness);
-
-  const covered: Rectangle[] = [];
   const shapes = detections.map((detection) => {
     const [x, y, w, h] = detection.bbox;
     const left = lineStart(x * width, width);
     const top = lineStart(y * height, height);
     const right = Math.max(left, lineStart((x + w) * width, width));
     const bottom = Math.max(top, lineStart((y + h) * height, height));
-    const color = categoryColor(detection.category);
     const text = detectionLabel(detection, categories);
     const label: Rectangle = {
       width: Math.min(width, Math.ceil(text.length * LABEL_CHAR_WIDTH_EM * fontSize) + 2 * padding),
@@ -165,12 +231,31 @@ export function detectionOverlay(
       top: top >= labelHeight ? top - labelHeight : top,
     };
     label.left = Math.min(left, width - label.width);
+    const baseline = padding + Math.round(LABEL_BASELINE_EM * fontSize);
+    return { left, top, right, bottom, color: categoryColor(detection.category), text, label, baseline };
+  });
+  return { thickness, fontSize, padding, shapes };
+}
+
+/**
+ * One SVG holding every box and label in drawing order, cut to the area they cover: librsvg
+ * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
+ * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.
+ */
+export function detectionOverlay(detections: Detection[], width: number, height: number, categories: Record<string, string>): OverlayOptions {
+  return overlayOf(layoutDetections(detections, width, height, categories));
+}
+
+function overlayOf(layout: Layout): OverlayOptions {
+  const { thickness, fontSize, padding } = layout;
+  const covered: Rectangle[] = [];
+  const shapes = layout.shapes.map(({ left, top, right, bottom, color, text, label, baseline }) => {
     covered.push({ left, top, width: right - left + thickness, height: bottom - top + thickness }, label);
     const half = thickness / 2;
     return (
       `<rect x="${left + half}" y="${top + half}" width="${right - left}" height="${bottom - top}" fill="none" stroke="${color}" stroke-width="${thickness}"/>` +
       `<rect x="${label.left}" y="${label.top}" width="${label.width}" height="${label.height}" fill="${color}"/>` +
-      `<text x="${label.left + padding}" y="${label.top + padding + Math.round(LABEL_BASELINE_EM * fontSize)}">${escapeXml(text)}</text>`
+      `<text x="${label.left + padding}" y="${label.top + baseline}">${escapeXml(text)}</text>`
     );
   });
 
@@ -179,6 +264,57 @@ export function detectionOverlay(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${area.width}" height="${area.height}" viewBox="${area.left} ${area.top} ${area.width} ${area.height}">` +
     `<g font-family="${LABEL_FONT_FAMILY}" font-size="${fontSize}" fill="#000000">${shapes.join("")}</g></svg>`;
   return { input: Buffer.from(svg), left: area.left, top: area.top };
+}
+
+/**
+ * The same boxes and labels drawn straight into interleaved RGB pixels (changed in place):
+ * lines and label rectangles are solid fills, set here; only the text goes through librsvg,
+ * one label-sized tile at a time. Compositing the SVG overlay instead makes libvips blend the
+ * whole frame in floating point and librsvg rasterise the area the boxes span, which cost
+ * more than the JPEG encode on a 3-MP frame (bench/pipeline.ts).
+ */
+async function drawInto(pixels: Uint8Array, width: number, height: number, layout: Layout): Promise<void> {
+  const { thickness, fontSize, padding } = layout;
+  const fill = (left: number, top: number, right: number, bottom: number, rgb: readonly number[]) => {
+    for (let y = Math.max(0, top); y < Math.min(height, bottom); y++) {
+      for (let x = Math.max(0, left), at = (y * width + x) * 3; x < Math.min(width, right); x++, at += 3) {
+        pixels[at] = rgb[0]!;
+        pixels[at + 1] = rgb[1]!;
+        pixels[at + 2] = rgb[2]!;
+      }
+    }
+  };
+  for (const { left, top, right, bottom, color, text, label, baseline } of layout.shapes) {
+    const rgb = [1, 3, 5].map((i) => Number.parseInt(color.slice(i, i + 2), 16));
+    // An SVG rect of zero width or height is not drawn at all.
+    if (right > left && bottom > top) {
+      const t = thickness;
+      fill(left, top, right + t, top + t, rgb);
+      fill(left, bottom, right + t, bottom + t, rgb);
+      fill(left, top, left + t, bottom + t, rgb);
+      fill(right, top, right + t, bottom + t, rgb);
+    }
+    fill(label.left, label.top, label.left + label.width, label.top + label.height, rgb);
+    // The text's tile: the label, and an em to its right where an estimated width falls short.
+    const tile = { left: label.left, top: label.top, width: Math.min(width - label.left, label.width + fontSize), height: label.height };
+    const region = Buffer.alloc(tile.width * tile.height * 3);
+    for (let y = 0; y < tile.height; y++) {
+      const from = ((tile.top + y) * width + tile.left) * 3;
+      region.set(pixels.subarray(from, from + tile.width * 3), y * tile.width * 3);
+    }
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${tile.width}" height="${tile.height}">` +
+      `<g font-family="${LABEL_FONT_FAMILY}" font-size="${fontSize}" fill="#000000"><text x="${padding}" y="${baseline}">${escapeXml(text)}</text></g></svg>`;
+    const withText = await sharp(region, { raw: { width: tile.width, height: tile.height, channels: 3 } })
+      .composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+    for (let y = 0; y < tile.height; y++) {
+      const to = ((tile.top + y) * width + tile.left) * 3;
+      pixels.set(withText.subarray(y * tile.width * 3, (y + 1) * tile.width * 3), to);
+    }
+  }
 }
 
 function union(rectangles: Rectangle[]): Rectangle {

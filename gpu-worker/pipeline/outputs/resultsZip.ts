@@ -23,8 +23,9 @@ export class ResultsZip {
     return this.add(name, () => this.archive.append(data, { name, store: format !== undefined && STORED_FORMATS.has(format) }));
   }
 
-  addStream(name: string, data: Readable): Promise<void> {
-    return this.add(name, () => this.archive.append(data, { name }));
+  /** `store`: the bytes are compressed already (an xlsx is a zip), so deflating again only costs CPU. */
+  addStream(name: string, data: Readable, options: { store?: boolean } = {}): Promise<void> {
+    return this.add(name, () => this.archive.append(data, { name, store: options.store === true }));
   }
 
   addFile(name: string, path: string): Promise<void> {

@@ -269,6 +269,30 @@ test("writes to a stream from an async list and leaves no temporary files", asyn
   assert.equal(spoolsAfter, spoolsBefore);
 });
 
+test("Detections from a second read of the images (rereadImages) are cell for cell those from the detections spool, with no spool made", async () => {
+  const cells = (workbook: ExcelJS.Workbook) =>
+    workbook.worksheets.map((ws) => {
+      const values: unknown[] = [];
+      ws.eachRow((row) => values.push(JSON.stringify(row.values)));
+      return [ws.name, values];
+    });
+  const spooled = await writeAndRead(images, { maxRowsPerSheet: 3 });
+  const spoolsBefore = (await readdir(tmpdir())).filter((name) => name.startsWith("trapline-workbook-")).length;
+  let reads = 0;
+  const reread = await writeAndRead(images, {
+    maxRowsPerSheet: 3,
+    scratchDir: "/nonexistent-scratch",
+    rereadImages: async function* () {
+      reads++;
+      for (const result of images) yield await Promise.resolve(result);
+    },
+  });
+  assert.equal(reads, 1);
+  assert.deepEqual(cells(reread.workbook), cells(spooled.workbook));
+  assert.deepEqual(reread.totals, spooled.totals);
+  assert.equal((await readdir(tmpdir())).filter((name) => name.startsWith("trapline-workbook-")).length, spoolsBefore);
+});
+
 test("a failing image list rejects and removes its temporary files", async () => {
   await withTempDir(async (dir) => {
     const spoolsBefore = (await readdir(tmpdir())).filter((name) => name.startsWith("trapline-workbook-")).length;

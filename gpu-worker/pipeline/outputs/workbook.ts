@@ -3,9 +3,11 @@
 //
 // Bounded memory: the streaming writer adds each sheet to its zip as a separate entry, and a
 // zip writes one entry at a time, so rows of any sheet other than the one being written wait
-// in memory until it is finished. The images are therefore read once: Images rows go
-// straight out, Detections rows are spooled to a temporary file meanwhile and written once
-// Images is closed, and Summary (a few hundred rows at most) comes last from small maps.
+// in memory until it is finished. So Images rows go straight out and the Detections rows are
+// written once Images is closed: from a second read of the images where the caller can read
+// them again (the run's result spool: `rereadImages`, no copy), else from a temporary spool of
+// their detections made during the first read. Summary (a few hundred rows at most) comes
+// last from small maps.
 //
 // Text from the user's files goes into typed string cells, which spreadsheets never run as
 // formulas, so it keeps its exact value (the rule for every table: formulaInjection.ts).
@@ -50,6 +52,11 @@ export interface WorkbookOptions {
   events?: readonly CameraEvent[];
   /** Parent of the detections spool's folder (default: the system's temp folder). */
   scratchDir?: string;
+  /**
+   * The same images again, in the same order, for the Detections sheet: a source that can be
+   * read twice (the run's result spool) saves spooling the detections to a file of their own.
+   */
+  rereadImages?: () => AsyncIterable<ImageResult>;
 }
 
 type Worksheet = ExcelJS.Worksheet;
@@ -79,7 +86,7 @@ export async function writeWorkbook(
   const ownStream = typeof out === "string" ? createWriteStream(out) : undefined;
   let spool: DetectionSpool | undefined;
   try {
-    spool = await DetectionSpool.create(options.scratchDir);
+    if (!options.rereadImages) spool = await DetectionSpool.create(options.scratchDir);
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
       // exceljs types the option as a bare Stream; it pipes into it and waits for "finish".
       stream: (ownStream ?? out) as unknown as Stream,
@@ -93,13 +100,13 @@ export async function writeWorkbook(
       tallyImage(totals, image, run);
       const imageSpecies = run.classifier ? species.addImage(image, run) : undefined;
       imageSheets.addRow([...imageRow(image, run), ...(imageSpecies !== undefined ? [imageSpecies] : [])]);
-      await spool.add(image);
+      await spool?.add(image);
       await imageSheets.pace();
     }
     imageSheets.close();
 
     const detectionSheets = new SheetSeries(workbook, "Detections", detectionColumns(run), maxRows);
-    for await (const spooled of spool.read()) {
+    for await (const spooled of spool ? spool.read() : detectionsOf(options.rereadImages!())) {
       for (const detection of spooled.detections) detectionSheets.addRow(detectionRow(spooled, detection, run));
       await detectionSheets.pace();
     }
@@ -503,6 +510,19 @@ interface SpooledImage {
 }
 
 /** Detections waiting in a temporary file (JSON lines) until the Images sheet is closed. */
+/** What the Detections sheet needs of each image with boxes. */
+function spooledImage(image: ImageResult): SpooledImage | undefined {
+  if (image.status !== "ok" || image.detections.length === 0) return undefined;
+  return { path: image.path, width: image.metadata.width ?? null, height: image.metadata.height ?? null, detections: image.detections };
+}
+
+async function* detectionsOf(images: AsyncIterable<ImageResult>): AsyncGenerator<SpooledImage> {
+  for await (const image of images) {
+    const spooled = spooledImage(image);
+    if (spooled) yield spooled;
+  }
+}
+
 class DetectionSpool {
   private readonly dir: string;
   private readonly file: string;
@@ -519,13 +539,8 @@ class DetectionSpool {
   }
 
   async add(image: ImageResult): Promise<void> {
-    if (image.status !== "ok" || image.detections.length === 0) return;
-    const spooled: SpooledImage = {
-      path: image.path,
-      width: image.metadata.width ?? null,
-      height: image.metadata.height ?? null,
-      detections: image.detections,
-    };
+    const spooled = spooledImage(image);
+    if (!spooled) return;
     if (!this.stream.write(`${JSON.stringify(spooled)}\n`)) await once(this.stream, "drain");
   }
 

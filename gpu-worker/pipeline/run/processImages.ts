@@ -11,6 +11,7 @@ import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from ".
 import type { Detector } from "../detector/detector.ts";
 import { preprocessForDetector, type PreprocessedImage } from "../detector/preprocess.ts";
 import { readImageMetadata } from "../metadata/exif.ts";
+import { readImageHeader } from "../metadata/imageHeader.ts";
 import { renderDetections } from "../outputs/render.ts";
 import { inBlankSample, makePreview, previewName } from "../outputs/preview.ts";
 import { chunk, prefetch } from "./prefetch.ts";
@@ -111,7 +112,11 @@ export async function processImages(
   // CLASSIFIER_SOURCE_MAX_PIXELS) and letterboxed from those pixels: no second decode, but the
   // decode runs at full size (the JPEG decoder can no longer shrink on load for the detector)
   // and each photo waiting in the prefetch window holds its displayed pixels until classified.
-  const decodeOptions = classifier ? { keepDisplayed: { maxPixels: CLASSIFIER_SOURCE_MAX_PIXELS } } : {};
+  // Without one, the decoded pixels are kept for drawing where the decode is full size anyway
+  // (see keepForDrawing), unless no photo goes back.
+  const decodeOptions = classifier
+    ? { keepDisplayed: { maxPixels: CLASSIFIER_SOURCE_MAX_PIXELS } }
+    : { keepForDrawing: options.images !== "none" };
   const outputThreshold = options.outputThreshold ?? DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD;
   const renderThreshold = options.renderThreshold ?? DEFAULT_RENDER_THRESHOLD;
   const categories = categoriesOf(detector);
@@ -131,10 +136,12 @@ export async function processImages(
     } catch (error) {
       return { path, fileSize: source.size, metadata: {}, error: `could not read the file (${messageOf(error)})` };
     }
+    // One header parse, shared by metadata, preprocessing and drawing.
+    const header = await timed(stageMs, "metadata", () => readImageHeader(bytes));
     const [metadata, decoded] = await Promise.all([
-      timed(stageMs, "metadata", () => readImageMetadata(bytes)),
+      timed(stageMs, "metadata", () => readImageMetadata(bytes, undefined, header)),
       timed(stageMs, "decode", () =>
-        preprocessForDetector(bytes, detector.info.spec, decodeOptions).then(
+        preprocessForDetector(bytes, detector.info.spec, { ...decodeOptions, header }).then(
           (image) => ({ image }),
           (error: unknown) => ({ error: messageOf(error) }),
         ),
@@ -164,7 +171,12 @@ export async function processImages(
       const rendered =
         item.image && detected
           ? await timed(stageMs, "render", () =>
-              renderDetections(item.bytes!, detections, { threshold: renderThreshold, categories }).catch((error: unknown) => {
+              renderDetections(item.bytes!, detections, {
+                threshold: renderThreshold,
+                categories,
+                header: item.image!.header.meta,
+                ...(item.image!.displayed?.fullSize ? { decoded: item.image!.displayed } : {}),
+              }).catch((error: unknown) => {
                 result.warnings.push(`boxes could not be drawn (${messageOf(error)}); the original is in the zip`);
                 return null;
               }),
@@ -226,9 +238,15 @@ export async function processImages(
         const byItem = new Map(decoded.map((item, i) => [item, results[i]!]));
         for (const item of batch) {
           const found = byItem.get(item);
-          // Free the tensor and displayed pixels early.
-          item.image = item.image && { pixels: Buffer.alloc(0), geometry: item.image.geometry, format: item.image.format, warnings: item.image.warnings };
+          // Free the tensor and (unless they are full size, to draw into) the displayed pixels early.
+          const { displayed } = item.image ?? {};
+          item.image = item.image && {
+            ...item.image,
+            pixels: Buffer.alloc(0),
+            ...(displayed?.fullSize ? { displayed } : { displayed: undefined }),
+          };
           await finish(item, found?.detections ?? [], found?.location);
+          if (item.image) item.image.displayed = undefined;
         }
       });
     }
