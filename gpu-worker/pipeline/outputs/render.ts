@@ -6,12 +6,15 @@
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Detection } from "../types.ts";
 import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
+import { personBlurOverlays } from "./privacy.ts";
 
 export interface RenderOptions {
   /** Boxes with conf >= threshold are drawn (MD renders score >= rendering_threshold). */
   threshold: number;
   /** MD category id -> name; an id missing here is shown as the id, as MD does. */
   categories: Record<string, string>;
+  /** Blur every person box at or above the threshold (the job's blurPeople option, privacy.ts). */
+  blurPeople?: boolean;
 }
 
 // MD DEFAULT_COLORS, indexed by category id (animal red, person royal blue, vehicle gold): one
@@ -75,9 +78,10 @@ export async function renderDetections(
   try {
     const meta = await open().metadata();
     const { width, height } = meta.autoOrient;
+    const blurred = options.blurPeople ? await personBlurOverlays(() => open().autoOrient(), shown, options.threshold) : [];
     const drawn = open()
       .autoOrient()
-      .composite([detectionOverlay(shown, width, height, options.categories)])
+      .composite([...blurred, detectionOverlay(shown, width, height, options.categories)])
       // keepExif rewrites Orientation to 1 after autoOrient and keeps dates, GPS, make and model.
       // XMP (and IPTC) are dropped on purpose: libvips keeps XMP verbatim, and an XMP
       // tiff:Orientation would make some viewers rotate the already-rotated pixels again.

@@ -4,7 +4,7 @@
 // What happens to a result (a zip and a spool for the CLI, a shard's objects in S3 for the
 // worker) is the sink's business, so the CLI and every shard of a job share this loop.
 import sharp from "sharp";
-import type { ImagesChoice } from "../../../core/jobs.ts";
+import type { ImagesChoice, PrivacyOptions } from "../../../core/jobs.ts";
 import type { SpeciesClassifier } from "../classifier/classifier.ts";
 import { CLASSIFIER_SOURCE_MAX_PIXELS } from "../classifier/constants.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
@@ -13,6 +13,7 @@ import { preprocessForDetector, type PreprocessedImage } from "../detector/prepr
 import { readImageMetadata } from "../metadata/exif.ts";
 import { renderDetections } from "../outputs/render.ts";
 import { inBlankSample, makePreview, previewName } from "../outputs/preview.ts";
+import { withoutGps } from "../outputs/privacy.ts";
 import { chunk, prefetch } from "./prefetch.ts";
 import type { Detection, ImageMetadata, ImageResult, InputItem, SpeciesLocation } from "../types.ts";
 import { ZipPaths } from "../zipLayout.ts";
@@ -38,7 +39,9 @@ export interface ProcessOptions {
    * Make browsing previews (outputs/preview.ts) of the photos with a detection and of the blank
    * check, a `blankRate` share of the empties (blankSampleRate of the job's photo count).
    */
-  previews?: { blankRate: number; blurPeople?: boolean };
+  previews?: { blankRate: number };
+  /** People blurred in the boxed copies and previews, GPS removed from the photos the sink gets (outputs/privacy.ts). */
+  privacy?: PrivacyOptions;
 }
 
 export interface PipelineProgress {
@@ -115,6 +118,7 @@ export async function processImages(
   const outputThreshold = options.outputThreshold ?? DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD;
   const renderThreshold = options.renderThreshold ?? DEFAULT_RENDER_THRESHOLD;
   const categories = categoriesOf(detector);
+  const blurPeople = options.privacy?.blurPeople === true;
   const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
 
   // Inputs from collectInputs already hold their zip paths (claiming them again changes
@@ -160,17 +164,18 @@ export async function processImages(
     let bytes: Buffer | undefined;
     if (item.bytes && (options.images === "all" || (options.images === "detections" && detected))) {
       // Boxed when something passed the render threshold, else byte-identical (with "all", a
-      // broken file too: nothing the user sent is lost).
+      // broken file too: nothing the user sent is lost), but for the GPS the job asked to drop.
+      const original = options.privacy?.dropGps ? withoutGps(item.bytes) : item.bytes;
       const rendered =
         item.image && detected
           ? await timed(stageMs, "render", () =>
-              renderDetections(item.bytes!, detections, { threshold: renderThreshold, categories }).catch((error: unknown) => {
+              renderDetections(original, detections, { threshold: renderThreshold, categories, blurPeople }).catch((error: unknown) => {
                 result.warnings.push(`boxes could not be drawn (${messageOf(error)}); the original is in the zip`);
                 return null;
               }),
             )
           : null;
-      bytes = rendered ?? item.bytes;
+      bytes = rendered ?? original;
     }
     const preview = options.previews && item.bytes && item.image ? await previewOf(item, result, detected, options.previews) : undefined;
     await timed(stageMs, "zip", () => sink.add(result, bytes, preview));
@@ -188,7 +193,7 @@ export async function processImages(
     if (blank) result.blankSample = true;
     try {
       const made = await timed(stageMs, "render", () =>
-        makePreview(item.bytes!, result.detections, { threshold: renderThreshold, categories, ...(previews.blurPeople ? { blurPeople: true } : {}) }),
+        makePreview(item.bytes!, result.detections, { threshold: renderThreshold, categories, blurPeople }),
       );
       result.preview = previewName(item.path);
       return made;
