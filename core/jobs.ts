@@ -61,6 +61,18 @@ export interface JobOptions {
   country?: string;
   /** Animal boxes at or above this confidence get a species (absent: the classifier's default, 0.1). */
   classificationThreshold?: number;
+  /** Blur every person box at or above the render threshold in the boxed copies and previews (default off). */
+  blurPeople?: boolean;
+  /** Remove the GPS position from the photos the zip carries (default off; previews never carry one). */
+  dropGps?: boolean;
+}
+
+/** A job's privacy choices (gpu-worker/pipeline/outputs/privacy.ts does them): absent means off. */
+export type PrivacyOptions = Pick<JobOptions, "blurPeople" | "dropGps">;
+
+/** The privacy choices a job made, only those turned on (so an object without them means none). */
+export function privacyOf(options: JobOptions): PrivacyOptions {
+  return { ...(options.blurPeople ? { blurPeople: true } : {}), ...(options.dropGps ? { dropGps: true } : {}) };
 }
 
 export interface JobResult {

@@ -57,6 +57,8 @@ export const CreateJobBody = z.object({
         .refine((code) => ISO_3166_ALPHA3.has(code), { error: "options.country: give an ISO 3166-1 alpha-3 country code such as KEN, USA or AUS." })
         .optional(),
       classificationThreshold: threshold.optional(),
+      blurPeople: z.boolean({ error: "options.blurPeople: true or false (blur every person box in the photos and previews)." }).optional(),
+      dropGps: z.boolean({ error: "options.dropGps: true or false (remove the GPS position from the photos in the results)." }).optional(),
     })
     .optional(),
   totals: z.object({ files: z.number().int().min(0), bytes: z.number().int().min(0) }).optional(),

@@ -130,6 +130,20 @@ describe("POST /api/jobs", () => {
       await expect400({ ...ok, options: { images } }, "invalid_options", /^options\.images: choose one of "detections", "all", "none"/);
     }
   });
+
+  test("options.blurPeople and options.dropGps are true or false, kept on the job for the worker; off when absent", async () => {
+    for (const options of [{ blurPeople: true, dropGps: true }, { blurPeople: true }, { dropGps: true }, { blurPeople: false, dropGps: false }]) {
+      const response = await api.call("POST", "/api/jobs", { ...ok, options });
+      assert.equal(response.status, 201, JSON.stringify(response.json));
+      assert.deepEqual((await api.store.get(response.json.jobId))?.options, options);
+    }
+    const plain = await api.call("POST", "/api/jobs", ok);
+    assert.deepEqual((await api.store.get(plain.json.jobId))?.options, {}, "neither unless asked");
+    for (const value of ["yes", "true", 1, null, [true]]) {
+      await expect400({ ...ok, options: { blurPeople: value } }, "invalid_options", /^options\.blurPeople: true or false/);
+      await expect400({ ...ok, options: { dropGps: value } }, "invalid_options", /^options\.dropGps: true or false/);
+    }
+  });
 });
 
 describe("rate limits", () => {

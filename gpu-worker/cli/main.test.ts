@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ExcelJS from "exceljs";
 import sharp from "sharp";
-import { ascii, jpegWithExif } from "../../test/helpers/exifImages.ts";
+import exifr from "exifr";
+import { ascii, exifApp1Segment, jpegWithExif, rational } from "../../test/helpers/exifImages.ts";
 import { damagedIsoMediaFiles, damagedTiffFiles } from "../../test/helpers/isoMedia.ts";
 import { readZip } from "../../test/helpers/readZip.ts";
 import { LABELS, labelsFile } from "../../test/helpers/speciesLabels.ts";
@@ -42,7 +43,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test("--help explains the command and its options", () => {
   const { code, stdout } = trapline("process", "--help");
   assert.equal(code, 0);
-  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--images", "--sorted", "--event-gap", "--utc-offset", "--location", "--classifier", "--no-classifier", "--country", "--classification-threshold"]) {
+  for (const option of ["--out", "--model", "--threshold", "--batch", "--provider", "--images", "--sorted", "--event-gap", "--utc-offset", "--location", "--classifier", "--no-classifier", "--country", "--classification-threshold", "--blur-people", "--drop-gps"]) {
     assert.match(stdout, new RegExp(option));
   }
 });
@@ -81,6 +82,44 @@ test("--sorted adds sorted/<category>/ copies", async () => {
   const entries = await readZip(out);
   assert.ok(entries.has("sorted/animal/animal.jpg") && entries.has("sorted/empty/empty.jpg"), [...entries.keys()].join(", "));
   assert.match(entries.get("README.txt")!.toString("utf8"), /UTC offset \+02:00 given when\s+processing/);
+});
+
+test("--blur-people and --drop-gps reach the run: the person in the boxed copy blurred, no GPS in it, README.txt says so", async () => {
+  const personModel = join(dir, "person.onnx");
+  await writeTinyDetector(personModel, { layout: "yolov8", inputSize: 64, dynamicSpatial: true, stride: 32, classIndex: 1 });
+  // A "person" of two reds in 10 px squares the tiny detector sees as one target, on a photo with GPS.
+  const pixels = Buffer.alloc(640 * 480 * 3, 60);
+  for (let y = 120; y < 360; y++) for (let x = 240; x < 400; x++) pixels.set(((x / 10) ^ (y / 10)) & 1 ? [250, 10, 200] : [150, 10, 60], (y * 640 + x) * 3);
+  const jpeg = await sharp(pixels, { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 92, chromaSubsampling: "4:4:4" }).toBuffer();
+  const gps = exifApp1Segment({ ifd0: { 0x010f: ascii("RECONYX") }, gps: { 0x0001: ascii("S"), 0x0002: rational([2, 1], [20, 1], [0, 1]), 0x0003: ascii("E"), 0x0004: rational([34, 1], [50, 1], [0, 1]) } });
+  const folder = await writeFolder(join(dir, "rangers"), { "ranger.jpg": Buffer.concat([jpeg.subarray(0, 2), gps, jpeg.subarray(2)]) });
+  const spread = async (image: Buffer) => {
+    const { data } = await sharp(image).extract({ left: 270, top: 160, width: 100, height: 160 }).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const mean = data.reduce((sum, v) => sum + v, 0) / data.length;
+    return Math.sqrt(data.reduce((sum, v) => sum + (v - mean) ** 2, 0) / data.length);
+  };
+  const run = async (name: string, ...flags: string[]) => {
+    const out = join(dir, name);
+    const result = trapline("process", folder, "--out", out, "--model", personModel, "--provider", "cpu", "--no-progress", ...flags);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /1 with people/);
+    return readZip(out);
+  };
+  const plain = await run("plain.zip");
+  assert.ok((await exifr.gps(plain.get("ranger.jpg")!))?.latitude, "without --drop-gps the boxed copy keeps its GPS");
+  assert.ok((await spread(plain.get("ranger.jpg")!)) > 15, "without --blur-people the squares show");
+  assert.doesNotMatch(plain.get("README.txt")!.toString("utf8"), /PRIVACY/);
+  const hidden = await run("hidden.zip", "--blur-people", "--drop-gps");
+  const copy = hidden.get("ranger.jpg")!;
+  assert.equal(await exifr.gps(copy), undefined, "no GPS in the boxed copy");
+  assert.equal(((await exifr.parse(copy)) as { Make?: string } | undefined)?.Make, "RECONYX", "the rest of the EXIF kept");
+  assert.ok((await spread(copy)) < 3, `the person is blurred (${(await spread(copy)).toFixed(1)})`);
+  const preview = [...hidden.entries()].find(([name]) => name.startsWith("previews/"))?.[1];
+  assert.ok(preview, "a preview of the photo with a person");
+  const readme = hidden.get("README.txt")!.toString("utf8").replace(/\s+/g, " ");
+  assert.match(readme, /PRIVACY/);
+  assert.match(readme, /Every box of a person at or above the render threshold \(0\.2\) is blurred/);
+  assert.match(readme, /The photos in this zip carry no GPS position/);
 });
 
 /** One CSV line's fields (csv-stringify quotes a field with "" when it holds a comma or a quote). */

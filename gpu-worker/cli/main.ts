@@ -20,7 +20,7 @@ import {
 } from "../pipeline/index.ts";
 import { createProgressReporter } from "./progressReporter.ts";
 import { uploadCommand, type UploadOptions } from "./upload.ts";
-import { DEFAULT_IMAGES, IMAGES_CHOICES, type ImagesChoice } from "../../core/jobs.ts";
+import { DEFAULT_IMAGES, IMAGES_CHOICES, privacyOf, type ImagesChoice } from "../../core/jobs.ts";
 
 function probability(value: string): number {
   const number = Number(value);
@@ -64,6 +64,10 @@ function imagesOption(): Option {
   ).choices(IMAGES_CHOICES);
 }
 
+// --blur-people and --drop-gps, for both commands: the job's privacy options (core/jobs.ts PrivacyOptions, off unless given).
+const blurPeopleOption = () => new Option("--blur-people", "blur every person box at or above the threshold in the photos and previews that come back");
+const dropGpsOption = () => new Option("--drop-gps", "remove the GPS position from the photos that come back (the rest of their EXIF is kept; the reports still give positions)");
+
 interface ProcessOptions {
   out: string;
   model?: string;
@@ -74,6 +78,8 @@ interface ProcessOptions {
   progress: boolean;
   sorted: boolean;
   images: ImagesChoice;
+  blurPeople?: boolean;
+  dropGps?: boolean;
   eventGap: number;
   utcOffset?: string;
   location?: { latitude: number; longitude: number };
@@ -126,6 +132,7 @@ async function processCommand(paths: string[], options: ProcessOptions): Promise
         onProgress: (p) => reporter?.update(p),
         sortedView: options.sorted,
         images: options.images,
+        privacy: privacyOf(options),
         eventGapSeconds: options.eventGap,
         pathRoot: plan.root,
         camtrapDp: { ...(options.utcOffset ? { utcOffset: options.utcOffset } : {}), ...(options.location ? { location: options.location } : {}) },
@@ -184,6 +191,8 @@ export function buildProgram(): Command {
     .option("--no-classifier", "do not classify species")
     .option("--country <ISO3>", "where the photos were taken (ISO 3166-1 alpha-3, e.g. KEN), for the species geofence (default: each photo's GPS)")
     .option("--classification-threshold <p>", `classify animal boxes at or above this confidence (default: ${DEFAULT_CLASSIFICATION_THRESHOLD})`, probability)
+    .addOption(blurPeopleOption())
+    .addOption(dropGpsOption())
     .option("--no-progress", "no progress bar")
     .action((paths: string[], options: ProcessOptions) => processCommand(paths, options));
   program
@@ -200,6 +209,8 @@ export function buildProgram(): Command {
     .addOption(imagesOption())
     .option("--sorted", "also place every image under sorted/<category>/ in the results", false)
     .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds)
+    .addOption(blurPeopleOption())
+    .addOption(dropGpsOption())
     .option("--no-progress", "no progress bar")
     .action(async (paths: string[], options: UploadOptions) => {
       const stop = new AbortController();

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MiB, startApiHarness } from "../../test/helpers/apiHarness.ts";
 import type { ApiHarness } from "../../test/helpers/apiHarness.ts";
+import { buildProgram } from "./main.ts";
 import { uploadCommand } from "./upload.ts";
 import type { UploadOptions } from "./upload.ts";
 
@@ -141,6 +142,22 @@ describe("trapline upload", () => {
     const again = await uploadCommand([join(dir, "card.zip")], { ...options, job: done.jobId }, say);
     assert.equal(again.view.status, "queued");
     assert.ok(lines.includes(`Job ${done.jobId} is queued: nothing to upload.`));
+  });
+
+  test("--blur-people and --drop-gps, parsed as the command line gives them, are the job's options; without them neither", async () => {
+    const parsed = async (...flags: string[]): Promise<UploadOptions> => {
+      let options: UploadOptions | undefined;
+      const program = buildProgram();
+      program.commands.find((command) => command.name() === "upload")!.action((_paths: string[], given: UploadOptions) => void (options = given));
+      await program.parseAsync(["upload", join(dir, "card.zip"), "--api", api.url, "--email", "ranger@example.org", "--no-progress", ...flags], { from: "user" });
+      return options!;
+    };
+    const both = await uploadCommand([join(dir, "card.zip")], await parsed("--blur-people", "--drop-gps"), say);
+    assert.deepEqual((await api.store.get(both.jobId))?.options, { blurPeople: true, dropGps: true });
+    const one = await uploadCommand([join(dir, "card.zip")], await parsed("--drop-gps"), say);
+    assert.deepEqual((await api.store.get(one.jobId))?.options, { dropGps: true });
+    const neither = await uploadCommand([join(dir, "card.zip")], await parsed(), say);
+    assert.deepEqual((await api.store.get(neither.jobId))?.options, {});
   });
 });
 

@@ -17,7 +17,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { emailProblem } from "../../core/email.ts";
-import type { ImagesChoice } from "../../core/jobs.ts";
+import { privacyOf, type ImagesChoice } from "../../core/jobs.ts";
 import { MAX_BODY_BYTES, MAX_PAGE_FILES } from "../../functions/wire.ts";
 import type { FileToUpload, JobOptions, JobView, UploadPlans } from "../../functions/wire.ts";
 import { ApiCallError, TraplineApi } from "./apiClient.ts";
@@ -40,6 +40,8 @@ export interface UploadOptions {
   sorted?: boolean;
   images?: ImagesChoice;
   eventGap?: number;
+  blurPeople?: boolean;
+  dropGps?: boolean;
 }
 
 /** Room a page's request keeps for what surrounds its files. */
@@ -122,6 +124,7 @@ function jobOptions(options: UploadOptions): JobOptions {
     ...(options.sorted ? { sortedView: true } : {}),
     ...(options.images ? { images: options.images } : {}),
     ...(options.eventGap !== undefined ? { eventGapSeconds: options.eventGap } : {}),
+    ...privacyOf(options),
   };
 }
 

@@ -1,6 +1,8 @@
 // The shapes that flow through the pipeline. Every stage (inputs, detector, metadata,
 // rendering, outputs) speaks these, so a stage can be read and tested on its own.
 
+import type { PrivacyOptions } from "../../core/jobs.ts";
+
 /** One detection as MegaDetector's batch format writes it. */
 export interface Detection {
   /** MD category id: class index + 1, as a string ("1" animal, "2" person, "3" vehicle). */
@@ -160,6 +162,8 @@ export interface RunInfo {
   classifier?: ClassifierRunInfo;
   /** Why no species classifier ran, when none did and the caller knows why (README.txt says it). */
   classifierAbsent?: string;
+  /** People blurred, GPS removed from the photos (core/jobs.ts privacyOf; README.txt says it). */
+  privacy?: PrivacyOptions;
 }
 
 /** What the reports say about the species classifier. */

@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Config } from "../../core/config.ts";
 import { FilePlan } from "../../core/filePlan.ts";
-import { DEFAULT_IMAGES, type JobMessage, type JobRecord, type JobResult, type PlannedFile } from "../../core/jobs.ts";
+import { DEFAULT_IMAGES, privacyOf, type JobMessage, type JobRecord, type JobResult, type PlannedFile } from "../../core/jobs.ts";
 import type { JobStore } from "../../core/jobStore.ts";
 import { sendJobEmail, type JobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
@@ -134,6 +134,7 @@ export class JobSteps {
           ...this.#thresholds(job),
           images: job.options.images ?? DEFAULT_IMAGES,
           previews: { blankRate: blankSampleRate(job.progress.total) },
+          privacy: privacyOf(job.options),
           partBytes: config.PART_BYTES,
           scratchDir: this.#options.scratchDir(),
           onProgress: (p) => {
@@ -184,6 +185,7 @@ export class JobSteps {
         provider: model.detector.provider,
         startedAt: new Date(job.startedAt ?? job.createdAt),
         ...this.#species(job).run,
+        privacy: privacyOf(job.options),
       },
       images,
       ...(job.options.sortedView ? { sortedView: true } : {}),

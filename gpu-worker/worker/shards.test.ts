@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import ExcelJS from "exceljs";
+import exifr from "exifr";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ import type { BrowseSummary } from "../../functions/wire.ts";
 import { jobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
 import { photo } from "../../test/e2e/photos.ts";
+import { ascii, exifApp1Segment, rational } from "../../test/helpers/exifImages.ts";
 import { createAwsClients } from "../../core/aws.ts";
 import { startLocalAws, TEST_CREDENTIALS, type LocalAws } from "../../test/helpers/localAws.ts";
 import { decodeQuotedPrintable, startMailCatcher, type MailCatcher } from "../../test/helpers/mailCatcher.ts";
@@ -181,6 +183,28 @@ test("60 photos as 1 shard on 1 worker and as 6 shards on 2 workers: the same pa
     const emails = mail.received.filter((message) => decodeQuotedPrintable(message.raw).includes(`https://trapline.example.org/#/jobs/${id}`));
     assert.equal(emails.length, 1, `one email for job ${id}`);
     assert.deepEqual(emails[0]!.to, ["ranger@example.org"]);
+  }
+});
+
+test("a job's privacy options reach its shards and its merge: the boxed copy without GPS, README.txt saying what was done", async () => {
+  // One more photo, with the target and a GPS position, for this job only.
+  const target = await photo({ left: 160, top: 120, width: 320, height: 240 });
+  const gps = exifApp1Segment({ ifd0: { 0x010f: ascii("RECONYX") }, gps: { 0x0001: ascii("S"), 0x0002: rational([2, 1], [20, 1], [0, 1]), 0x0003: ascii("E"), 0x0004: rational([34, 1], [50, 1], [0, 1]) } });
+  const name = "card/DCIM/IMG_GPS.JPG";
+  files[name] = Buffer.concat([target.subarray(0, 2), gps, target.subarray(2)]);
+  try {
+    assert.ok((await exifr.gps(files[name]))?.latitude);
+    const { zip } = await runJob(30, 1, undefined, { options: { blurPeople: true, dropGps: true } });
+    const copy = zip.get("DCIM/IMG_GPS.JPG");
+    assert.ok(copy, "the photo with the target comes back boxed");
+    assert.equal(await exifr.gps(copy), undefined, "without its GPS");
+    assert.equal(((await exifr.parse(copy)) as { Make?: string } | undefined)?.Make, "RECONYX", "the rest of its EXIF kept");
+    const readme = zip.get("README.txt")!.toString("utf8").replace(/\s+/g, " ");
+    assert.match(readme, /PRIVACY/);
+    assert.match(readme, /is blurred in the photos with boxes/);
+    assert.match(readme, /The photos in this zip carry no GPS position/);
+  } finally {
+    delete files[name];
   }
 });
 

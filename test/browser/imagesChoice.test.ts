@@ -50,6 +50,10 @@ test("each choice shows its download for the files picked; the one chosen is the
   const boxed = page.getByLabel("Photos where something was found, with boxes drawn");
   assert.equal(await boxed.isChecked(), true, "boxed copies of detections by default");
   assert.equal(await page.locator(".choice-size").first().textContent(), "", "no size before anything is picked");
+  const blur = page.getByLabel("Blur people in the returned photos");
+  const dropGps = page.getByLabel("Remove the GPS position from the returned photos");
+  assert.equal(await blur.isChecked(), false, "people are not blurred unless asked");
+  assert.equal(await dropGps.isChecked(), false, "GPS is kept unless asked");
 
   await page.getByLabel("Your email").fill(EMAIL);
   await page.locator("#pick-files").setInputFiles(files);
@@ -61,15 +65,19 @@ test("each choice shows its download for the files picked; the one chosen is the
   await page.screenshot({ path: join(ARTIFACTS, "upload-images-choice.png"), fullPage: true });
 
   await page.getByLabel("Every photo, with boxes where something was found").check();
+  await blur.check();
+  await dropGps.check();
+  await page.screenshot({ path: join(ARTIFACTS, "upload-privacy-choice.png"), fullPage: true });
   const created = page.waitForRequest((request) => request.url().endsWith("/api/jobs") && request.method() === "POST");
   await page.getByRole("button", { name: "Upload and start" }).click();
   const body = (await created).postDataJSON() as { options?: { images?: string } };
-  assert.deepEqual(body.options, { images: "all" });
+  assert.deepEqual(body.options, { images: "all", blurPeople: true, dropGps: true });
   await page.waitForFunction('document.querySelector("fieldset.images-choice").disabled === true');
   assert.equal(await page.getByLabel("No photos: only the spreadsheet and detection files").isDisabled(), true);
+  assert.equal(await blur.isDisabled(), true, "the privacy choice is fixed while uploading too");
 
   const response = await (await created).response();
   const { jobId } = (await response!.json()) as { jobId: string };
-  assert.equal((await stack.store.get(jobId))?.options.images, "all", "the API kept the choice for the worker");
+  assert.deepEqual((await stack.store.get(jobId))?.options, { images: "all", blurPeople: true, dropGps: true }, "the API kept the choices for the worker");
   await page.context().close();
 });

@@ -12,6 +12,7 @@ import { announce, byId } from "./dom.ts";
 import { createFileListView } from "./fileListView.ts";
 import { formatBytes, plural } from "./format.ts";
 import { createImagesChoice } from "./imagesChoice.ts";
+import { createPrivacyChoice } from "./privacyChoice.ts";
 import { JobFiles } from "./jobFiles.ts";
 import { filesFromDrop, filesFromInput, type Picked } from "./pickedFiles.ts";
 import { PickedList } from "./pickedList.ts";
@@ -71,6 +72,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   const retryButton = byId<HTMLButtonElement>("retry-failed");
   const cancelButton = byId<HTMLButtonElement>("cancel-upload");
   const imagesChoice = createImagesChoice(byId("images-choice"));
+  const privacyChoice = createPrivacyChoice(byId("privacy-choice"));
 
   const storage = browserStorage();
   const list = new PickedList();
@@ -267,6 +269,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     pickFiles.disabled = phase !== "editing";
     pickFolder.disabled = phase !== "editing";
     imagesChoice.setLocked(phase !== "editing");
+    privacyChoice.setLocked(phase !== "editing");
     dropzone.classList.toggle("dropzone-locked", phase !== "editing");
     clearButton.hidden = phase !== "editing";
     removeOthersButton.hidden = phase !== "editing" || list.notPhotoCount() === 0;
@@ -462,7 +465,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       const created = await JobFiles.create(api, list, connection, {
         email: email.value.trim(),
         indices: Array.from({ length: list.size }, (_, index) => index),
-        options: { images: imagesChoice.value() },
+        options: { images: imagesChoice.value(), ...privacyChoice.value() },
       });
       job = created.job;
       remember(job.jobId, created.rest.length === 0);

@@ -9,10 +9,11 @@
 // through. The sample is chosen by a hash of the photo's path, so it is the same whether the job
 // ran as one shard or many, and the same on a rerun.
 import { createHash } from "node:crypto";
-import sharp, { type OverlayOptions } from "sharp";
+import sharp from "sharp";
 import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
 import type { Detection } from "../types.ts";
 import { detectionOverlay } from "./render.ts";
+import { personBlurOverlays } from "./privacy.ts";
 import { PREVIEWS_ZIP_FOLDER } from "../zipLayout.ts";
 
 /** Long side of a preview in pixels: sharp on a phone, a few tens of kB as JPEG. */
@@ -58,12 +59,9 @@ export interface PreviewOptions {
   threshold: number;
   /** MD category id -> name. */
   categories: Record<string, string>;
-  /** Blur every person box at or above the threshold (the job's blurPeople option). */
+  /** Blur every person box at or above the threshold (the job's blurPeople option, privacy.ts). */
   blurPeople?: boolean;
 }
-
-/** MD's category id for a person. */
-export const PERSON_CATEGORY = "2";
 
 /** A preview JPEG of `original` with its drawn boxes; throws with a reason a person can read. */
 export async function makePreview(original: Buffer, detections: Detection[], options: PreviewOptions): Promise<Buffer> {
@@ -75,43 +73,15 @@ export async function makePreview(original: Buffer, detections: Detection[], opt
     const width = Math.max(1, Math.round(fullWidth * scale));
     const height = Math.max(1, Math.round(fullHeight * scale));
     // Exact dimensions, so the overlay drawn for width x height lands where the boxes are.
-    const resized = open().autoOrient().resize(width, height, { fit: "fill" });
+    const displayed = () => open().autoOrient().resize(width, height, { fit: "fill" });
     const shown = detections.filter((d) => d.conf >= options.threshold).sort((a, b) => a.conf - b.conf);
-    const people = options.blurPeople ? shown.filter((d) => d.category === PERSON_CATEGORY) : [];
-    let base = resized;
-    if (people.length > 0) {
-      const { data, info } = await resized.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      const raw = { width: info.width, height: info.height, channels: info.channels };
-      const patches = await Promise.all(people.map((person) => blurredPatch(data, raw, person)));
-      base = sharp(data, { raw }).composite(patches.filter((patch): patch is OverlayOptions => patch !== null));
-      // Composites chain only through a buffer: sharp applies one composite() per pipeline.
-      base = sharp(await base.png({ compressionLevel: 0 }).toBuffer());
-    }
-    const drawn = shown.length > 0 ? base.composite([detectionOverlay(shown, width, height, options.categories)]) : base;
+    // One composite: the blurred people first, the boxes and labels over them.
+    const blurred = options.blurPeople ? await personBlurOverlays(displayed, shown, options.threshold) : [];
+    const overlays = shown.length > 0 ? [...blurred, detectionOverlay(shown, width, height, options.categories)] : blurred;
+    const drawn = overlays.length > 0 ? displayed().composite(overlays) : displayed();
     return await drawn.flatten({ background: "#ffffff" }).jpeg({ quality: PREVIEW_JPEG_QUALITY, mozjpeg: false }).toBuffer();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`the preview could not be made (${reason})`, { cause: error });
   }
-}
-
-/** The box's pixels blurred past recognition (sigma scales with the box), to lay over the original. */
-async function blurredPatch(
-  data: Buffer,
-  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 },
-  detection: Detection,
-): Promise<OverlayOptions | null> {
-  const [x, y, w, h] = detection.bbox;
-  const left = Math.max(0, Math.floor(x * raw.width));
-  const top = Math.max(0, Math.floor(y * raw.height));
-  const right = Math.min(raw.width, Math.ceil((x + w) * raw.width));
-  const bottom = Math.min(raw.height, Math.ceil((y + h) * raw.height));
-  if (right - left < 1 || bottom - top < 1) return null;
-  const sigma = Math.max(4, Math.max(right - left, bottom - top) / 8);
-  const patch = await sharp(data, { raw })
-    .extract({ left, top, width: right - left, height: bottom - top })
-    .blur(sigma)
-    .png({ compressionLevel: 0 })
-    .toBuffer();
-  return { input: patch, left, top };
 }

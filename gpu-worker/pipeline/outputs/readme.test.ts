@@ -77,3 +77,15 @@ test("says what the paths start from, as the user chose the inputs", () => {
   assert.ok(says().includes("Paths are relative to what you chose"));
   for (const own of ["README.txt", "results.xlsx", "detections.json", "camtrap-dp/", "sorted/", '"README (2).txt"']) assert.ok(says().includes(own), own);
 });
+
+test("says when people were blurred and GPS removed, and nothing of it when neither was asked", () => {
+  const flat = (text: string) => text.replace(/\s+/g, " ");
+  assert.doesNotMatch(resultsReadme(run, totalsFor(images)), /PRIVACY|blurred|GPS position/);
+  const both = flat(resultsReadme({ ...run, privacy: { blurPeople: true, dropGps: true } }, totalsFor(images), { images: "all" }));
+  assert.ok(both.includes("PRIVACY"));
+  assert.ok(both.includes("Every box of a person at or above the render threshold (0.2) is blurred"));
+  assert.ok(both.includes("The photos in this zip carry no GPS position"));
+  assert.ok(both.includes("byte for byte but for their GPS position"));
+  const blurOnly = flat(resultsReadme({ ...run, privacy: { blurPeople: true } }, totalsFor(images)));
+  assert.ok(blurOnly.includes("is blurred") && !blurOnly.includes("no GPS position"));
+});

@@ -53,7 +53,7 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
     [
       "WHAT IS IN THIS ZIP",
       [
-        ...photosBlock(extras.images ?? "all"),
+        ...photosBlock(extras.images ?? "all", run.privacy?.dropGps === true),
         { term: RESULTS_WORKBOOK, text: "A spreadsheet with one row per photo and one per detection (below)." },
         {
           term: DETECTIONS_JSON,
@@ -65,6 +65,7 @@ export function resultsReadme(run: RunInfo, totals: ResultTotals, extras: Readme
         { term: RESULTS_README, text: "This file." },
       ],
     ],
+    ...privacySection(run),
     ["PATHS", [pathsStart(extras.pathRoot), PATHS_ARE_SHARED]],
     ...camtrapSection(extras, run),
     [
@@ -230,7 +231,7 @@ function topFolder(root: PathRoot | undefined): string {
 }
 
 /** What the zip says about the photos, by the job's images choice (core/jobs.ts). */
-function photosBlock(images: ImagesChoice): Block[] {
+function photosBlock(images: ImagesChoice, gpsDropped: boolean): Block[] {
   if (images === "none") {
     return [
       {
@@ -259,9 +260,35 @@ function photosBlock(images: ImagesChoice): Block[] {
       text:
         "Every photo, at its path (see PATHS below). Photos with a detection at or above the " +
         "render threshold have boxes and labels drawn on them; all others are the very files you " +
-        "uploaded, byte for byte.",
+        (gpsDropped ? "uploaded, byte for byte but for their GPS position, which was removed (see PRIVACY)." : "uploaded, byte for byte."),
     },
   ];
+}
+
+/** What was done to the photos for privacy, when the job asked (core/jobs.ts PrivacyOptions). */
+function privacySection(run: RunInfo): Array<[string, Block[]]> {
+  const { blurPeople, dropGps } = run.privacy ?? {};
+  if (!blurPeople && !dropGps) return [];
+  const blocks: Block[] = [];
+  if (blurPeople) {
+    blocks.push({
+      term: "people blurred",
+      text:
+        `Every box of a person at or above the render threshold (${run.renderThreshold}) is blurred in the photos with ` +
+        "boxes, in the previews and in report.html, as was chosen when the job was started. A person the model missed " +
+        "or scored below the threshold is not blurred: look through the photos before sharing them.",
+    });
+  }
+  if (dropGps) {
+    blocks.push({
+      term: "GPS removed",
+      text:
+        "The photos in this zip carry no GPS position (the rest of their EXIF, such as dates and camera, is kept), " +
+        "as was chosen when the job was started; previews never carry any. The reports still give each photo's " +
+        "position, so the cameras can be mapped: remove the latitude and longitude columns before sharing them.",
+    });
+  }
+  return [["PRIVACY", blocks]];
 }
 
 function zipExtras(extras: ReadmeExtras): Block[] {

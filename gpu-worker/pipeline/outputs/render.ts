@@ -10,6 +10,7 @@ import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Detection } from "../types.ts";
 import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
 import { drawsIntoPixels } from "../metadata/imageHeader.ts";
+import { personBlurOverlays } from "./privacy.ts";
 
 export interface RenderOptions {
   /** Boxes with conf >= threshold are drawn (MD renders score >= rendering_threshold). */
@@ -25,6 +26,8 @@ export interface RenderOptions {
    * the tests hold the drawing into pixels to. Default: into pixels for a JPEG.
    */
   method?: "overlay";
+  /** Blur every person box at or above the threshold (the job's blurPeople option, privacy.ts). */
+  blurPeople?: boolean;
 }
 
 // MD DEFAULT_COLORS, indexed by category id (animal red, person royal blue, vehicle gold): one
@@ -92,7 +95,9 @@ export async function renderDetections(
     // A JPEG without an ICC profile (drawsIntoPixels): drawn into its pixels as displayed (the
     // detector's, when it kept them at full size; else decoded here, once), encoded once, its
     // EXIF block copied over byte for byte but for the Orientation.
-    if (drawsIntoPixels(meta) && options.method !== "overlay") {
+    // People to blur: the blur overlays composite with the boxes in one sharp pipeline (below).
+    const blurred = options.blurPeople ? await personBlurOverlays(() => open().autoOrient(), shown, options.threshold) : [];
+    if (drawsIntoPixels(meta) && options.method !== "overlay" && blurred.length === 0) {
       const kept = options.decoded;
       const pixels =
         kept?.fullSize && kept.width === width && kept.height === height
@@ -106,7 +111,7 @@ export async function renderDetections(
     }
     const drawn = open()
       .autoOrient()
-      .composite([overlayOf(layout)])
+      .composite([...blurred, overlayOf(layout)])
       // keepExif rewrites Orientation to 1 after autoOrient and keeps dates, GPS, make and model.
       // XMP (and IPTC) are dropped on purpose: libvips keeps XMP verbatim, and an XMP
       // tiff:Orientation would make some viewers rotate the already-rotated pixels again.

@@ -4,7 +4,7 @@
 // What happens to a result (a zip and a spool for the CLI, a shard's objects in S3 for the
 // worker) is the sink's business, so the CLI and every shard of a job share this loop.
 import sharp from "sharp";
-import type { ImagesChoice } from "../../../core/jobs.ts";
+import type { ImagesChoice, PrivacyOptions } from "../../../core/jobs.ts";
 import type { SpeciesClassifier } from "../classifier/classifier.ts";
 import { CLASSIFIER_SOURCE_MAX_PIXELS } from "../classifier/constants.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
@@ -14,6 +14,7 @@ import { readImageMetadata } from "../metadata/exif.ts";
 import { readImageHeader } from "../metadata/imageHeader.ts";
 import { renderDetections } from "../outputs/render.ts";
 import { inBlankSample, makePreview, previewName } from "../outputs/preview.ts";
+import { withoutGps } from "../outputs/privacy.ts";
 import { chunk, prefetch } from "./prefetch.ts";
 import type { Detection, ImageMetadata, ImageResult, InputItem, SpeciesLocation } from "../types.ts";
 import { ZipPaths } from "../zipLayout.ts";
@@ -39,7 +40,9 @@ export interface ProcessOptions {
    * Make browsing previews (outputs/preview.ts) of the photos with a detection and of the blank
    * check, a `blankRate` share of the empties (blankSampleRate of the job's photo count).
    */
-  previews?: { blankRate: number; blurPeople?: boolean };
+  previews?: { blankRate: number };
+  /** People blurred in the boxed copies and previews, GPS removed from the photos the sink gets (outputs/privacy.ts). */
+  privacy?: PrivacyOptions;
 }
 
 export interface PipelineProgress {
@@ -120,6 +123,7 @@ export async function processImages(
   const outputThreshold = options.outputThreshold ?? DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD;
   const renderThreshold = options.renderThreshold ?? DEFAULT_RENDER_THRESHOLD;
   const categories = categoriesOf(detector);
+  const blurPeople = options.privacy?.blurPeople === true;
   const progress: PipelineProgress = { processed: 0, failed: 0, withDetections: 0, stage: "images", ...(options.total !== undefined ? { total: options.total } : {}) };
 
   // Inputs from collectInputs already hold their zip paths (claiming them again changes
@@ -167,14 +171,18 @@ export async function processImages(
     let bytes: Buffer | undefined;
     if (item.bytes && (options.images === "all" || (options.images === "detections" && detected))) {
       // Boxed when something passed the render threshold, else byte-identical (with "all", a
-      // broken file too: nothing the user sent is lost).
+      // broken file too: nothing the user sent is lost), but for the GPS the job asked to drop.
+      const original = options.privacy?.dropGps ? withoutGps(item.bytes) : item.bytes;
       const rendered =
         item.image && detected
           ? await timed(stageMs, "render", () =>
-              renderDetections(item.bytes!, detections, {
+              renderDetections(original, detections, {
                 threshold: renderThreshold,
                 categories,
-                header: item.image!.header.meta,
+                blurPeople,
+                // The header parsed from the bytes as uploaded: only when they are what is drawn
+                // (dropGps hands over a copy whose EXIF lost its GPS; render parses that one).
+                ...(original === item.bytes ? { header: item.image!.header.meta } : {}),
                 ...(item.image!.displayed?.fullSize ? { decoded: item.image!.displayed } : {}),
               }).catch((error: unknown) => {
                 result.warnings.push(`boxes could not be drawn (${messageOf(error)}); the original is in the zip`);
@@ -182,7 +190,7 @@ export async function processImages(
               }),
             )
           : null;
-      bytes = rendered ?? item.bytes;
+      bytes = rendered ?? original;
     }
     const preview = options.previews && item.bytes && item.image ? await previewOf(item, result, detected, options.previews) : undefined;
     await timed(stageMs, "zip", () => sink.add(result, bytes, preview));
@@ -200,7 +208,7 @@ export async function processImages(
     if (blank) result.blankSample = true;
     try {
       const made = await timed(stageMs, "render", () =>
-        makePreview(item.bytes!, result.detections, { threshold: renderThreshold, categories, ...(previews.blurPeople ? { blurPeople: true } : {}) }),
+        makePreview(item.bytes!, result.detections, { threshold: renderThreshold, categories, blurPeople }),
       );
       result.preview = previewName(item.path);
       return made;

@@ -4,7 +4,7 @@
 // The queue worker runs the same two halves apart: a shard per slice of the job (runShard), and
 // one merge that writes the reports (mergeJob).
 import type { Writable } from "node:stream";
-import { DEFAULT_IMAGES, type ImagesChoice } from "../../../core/jobs.ts";
+import { DEFAULT_IMAGES, privacyOf, type ImagesChoice, type PrivacyOptions } from "../../../core/jobs.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "../detector/constants.ts";
 import type { SpeciesClassifier } from "../classifier/classifier.ts";
 import type { Detector } from "../detector/detector.ts";
@@ -50,6 +50,8 @@ export interface PipelineOptions {
   camtrapDp?: CamtrapOptions;
   /** What the inputs' paths start from (InputPlan.root), for README.txt. */
   pathRoot?: PathRoot;
+  /** Blur people, drop GPS (core/jobs.ts PrivacyOptions; default: neither). */
+  privacy?: PrivacyOptions;
   /** Parent of the run's temporary folders (result spool, reports; default: the system's temp folder). */
   scratchDir?: string;
 }
@@ -75,6 +77,7 @@ export async function runPipeline(
   const outputThreshold = options.outputThreshold ?? DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD;
   const renderThreshold = options.renderThreshold ?? DEFAULT_RENDER_THRESHOLD;
   const categories = categoriesOf(detector);
+  const privacy = privacyOf(options.privacy ?? {});
   const stageMs = emptyStageTimes();
   const zip = new ResultsZip(output);
   const spool = await ResultSpool.create(options.scratchDir);
@@ -102,6 +105,7 @@ export async function runPipeline(
         images,
         // Without a count up front, the blank check is its plain share of the empties.
         previews: { blankRate: blankSampleRate(options.total ?? Number.POSITIVE_INFINITY) },
+        privacy,
         ...(options.total !== undefined ? { total: options.total } : {}),
         ...(options.onResult ? { onResult: options.onResult } : {}),
         onProgress: (progress) => {
@@ -121,6 +125,7 @@ export async function runPipeline(
       provider: detector.provider,
       startedAt,
       completedAt: new Date(),
+      privacy,
       ...(options.classifier
         ? { classifier: options.classifier.runInfo }
         : options.classifierAbsent

@@ -6,7 +6,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createReadStream } from "node:fs";
 import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { ImagesChoice } from "../../../core/jobs.ts";
+import type { ImagesChoice, PrivacyOptions } from "../../../core/jobs.ts";
 import { shardKeys } from "../../../core/keys.ts";
 import { processImages, type Detector, type InputItem, type PipelineProgress, type SpeciesClassifier } from "../../pipeline/index.ts";
 import { ResultsZip } from "../../pipeline/outputs/resultsZip.ts";
@@ -28,7 +28,9 @@ export interface ShardOptions {
   partBytes: number;
   scratchDir: string;
   /** Browsing previews (processImages' option); stored under the job's output prefix as they are made. */
-  previews?: { blankRate: number; blurPeople?: boolean };
+  previews?: { blankRate: number };
+  /** The job's privacy choices (processImages' option). */
+  privacy?: PrivacyOptions;
   onProgress?: (progress: PipelineProgress) => void;
 }
 
@@ -70,6 +72,7 @@ export async function runShard(inputs: AsyncIterable<InputItem>, options: ShardO
         renderThreshold: options.renderThreshold,
         images: options.images,
         ...(options.previews ? { previews: options.previews } : {}),
+        ...(options.privacy ? { privacy: options.privacy } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
     );
