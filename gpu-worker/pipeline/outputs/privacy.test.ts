@@ -86,7 +86,8 @@ const ANIMAL: Detection = { category: "1", conf: 0.9, bbox: [0.6, 0.3, 0.3, 0.4]
 
 test("blurPeople: a person box in the full-size boxed copy is blurred past its detail, an animal box and everything outside are untouched", async () => {
   const photo = await texturedJpeg(1200, 900);
-  const plain = await greyPixels((await renderDetections(photo, [PERSON, ANIMAL], { threshold: 0.2, categories }))!);
+  // A blurred copy is drawn by the overlay pipeline (render.ts): compare it with the same pipeline unblurred.
+  const plain = await greyPixels((await renderDetections(photo, [PERSON, ANIMAL], { threshold: 0.2, categories, method: "overlay" }))!);
   const blurred = await greyPixels((await renderDetections(photo, [PERSON, ANIMAL], { threshold: 0.2, categories, blurPeople: true }))!);
   const person = inside(PERSON.bbox, 1200, 900);
   assert.ok(spread(plain, person) > 80, `the squares show without the option (${spread(plain, person).toFixed(1)})`);
