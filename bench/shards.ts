@@ -33,6 +33,7 @@ const { values } = parseArgs({
     "shard-images": { type: "string", default: "200" },
     width: { type: "string", default: "1920" },
     height: { type: "string", default: "1440" },
+    verbose: { type: "boolean", default: false },
   },
 });
 const count = Number(values.images);
@@ -94,14 +95,20 @@ async function run(aws: LocalAws, redisUrl: string, store: JobStore, model: stri
         MODEL: model,
         PROVIDER: "cpu",
         SHARD_IMAGES: String(shards),
-        WORKER_GRACE_SECONDS: "0",
+        // Long enough for a worker told to stop to let its long poll run out (up to 20 s): a poll
+        // cut off can leave the next run's message with a connection nobody reads.
+        WORKER_GRACE_SECONDS: "25",
         TMPDIR: dir,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const entry = { child, dir, output: [] as string[], peak: { rssMB: 0, diskMB: 0 } };
-    child.stdout.on("data", (chunk: Buffer) => entry.output.push(chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => entry.output.push(chunk.toString()));
+    const keep = (chunk: Buffer) => {
+      entry.output.push(chunk.toString());
+      if (values.verbose) process.stderr.write(`[worker ${w + 1}] ${chunk.toString()}`);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
     children.push(entry);
   }
   const started = performance.now();
