@@ -18,6 +18,8 @@ export const BLANK_CATEGORY = "empty";
 export interface BrowseDetection {
   category: string;
   label: string;
+  /** The box's species (its common name, else scientific), where a classifier ran: shown instead of the category's name. */
+  species?: string;
   conf: number;
   /** [x, y, w, h], normalised to the photo as displayed. */
   bbox: [number, number, number, number];

@@ -16,6 +16,7 @@ import { FilePlan } from "../../core/filePlan.ts";
 import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
 import { JobStore } from "../../core/jobStore.ts";
 import { browseKeys, inputKey, resultKey } from "../../core/keys.ts";
+import type { BrowseItem } from "../../core/results/browse.ts";
 import type { BrowseSummary } from "../../functions/wire.ts";
 import { jobEmailDeps } from "../../core/notify/index.ts";
 import { ShardLedger } from "../../core/shardLedger.ts";
@@ -235,7 +236,7 @@ test("species through a sharded job: the classifier opened once, each job's coun
   await writeFile(join(dir, "tiny-classifier.labels.txt"), labelsFile([LABELS.leopard, LABELS.zebra, LABELS.wildebeest]));
   const classifier = await SpeciesClassifier.open({ modelPath, provider: "cpu" });
   try {
-    const { zip } = await runJob(10, 2, undefined, { species: { classifier }, options: { country: "KEN" } });
+    const { id, zip } = await runJob(10, 2, undefined, { species: { classifier }, options: { country: "KEN" } });
     const json = JSON.parse(zip.get("detections.json")!.toString("utf8")) as {
       info: { classifier?: string; classifier_metadata?: { country?: string | null } };
       classification_categories?: Record<string, string>;
@@ -247,6 +248,11 @@ test("species through a sharded job: the classifier opened once, each job's coun
     assert.equal(animals.length, 20, "the 20 targets, one box each");
     // The target is red-dominant: the tiny classifier names it by its mean colour (class 0, leopard).
     for (const detection of animals) assert.equal(json.classification_categories?.[detection.classifications![0]![0]], "leopard");
+    // The gallery's items name the species too (the page and report.html show it in place of "animal").
+    const page = await aws.clients.s3.send(new GetObjectCommand({ Bucket: aws.config.BUCKET, Key: browseKeys.page(id, "all", "time", 0) }));
+    const items = (await page.Body!.transformToString("utf8")).trim().split("\n").map((line) => JSON.parse(line) as BrowseItem);
+    assert.equal(items.length, 20);
+    for (const item of items) assert.deepEqual(item.detections.map((d) => [d.label, d.species]), [["animal", "leopard"]]);
   } finally {
     await classifier.close();
   }

@@ -119,7 +119,7 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
   };
 
   const card = (item: BrowseItem, index: number): HTMLLIElement => {
-    const words = item.detections.length > 0 ? item.detections.map((d) => `${d.label} ${percent(d.conf)}`).join(", ") : "judged empty";
+    const words = item.detections.length > 0 ? item.detections.map((d) => `${d.species ?? d.label} ${percent(d.conf)}`).join(", ") : "judged empty";
     const button = el("button", { className: "gallery-card", attrs: { type: "button", "aria-label": `${item.file}: ${words}, ${when(item)}` } });
     if (item.previewUrl) {
       button.append(el("img", { attrs: { src: item.previewUrl, alt: "", loading: "lazy", width: "800", height: "600" } }));
@@ -128,7 +128,7 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
     }
     const top = item.detections[0];
     const caption = el("span", { className: "gallery-caption" }, [
-      ...(top ? [el("span", { className: "swatch", attrs: { style: `background:${categoryColor(top.category)}`, "aria-hidden": "true" } }), `${top.label} ${percent(top.conf)} · `] : []),
+      ...(top ? [el("span", { className: "swatch", attrs: { style: `background:${categoryColor(top.category)}`, "aria-hidden": "true" } }), `${top.species ?? top.label} ${percent(top.conf)} · `] : []),
       when(item),
       ...(item.eventFrames && item.eventFrames > 1 ? [` · ${item.eventFrames} frames`] : []),
     ]);
@@ -195,7 +195,7 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
     const list = el(
       "ul",
       { attrs: { "aria-label": "Detections" } },
-      item.detections.map((d) => el("li", {}, [el("span", { className: "swatch", attrs: { style: `background:${categoryColor(d.category)}`, "aria-hidden": "true" } }), `${d.label}: ${percent(d.conf)}`])),
+      item.detections.map((d) => el("li", {}, [el("span", { className: "swatch", attrs: { style: `background:${categoryColor(d.category)}`, "aria-hidden": "true" } }), `${d.species ? `${d.species} (${d.label})` : d.label}: ${percent(d.conf)}`])),
     );
     viewerDetails.replaceChildren(
       el("p", { text: `${when(item)} · camera ${item.camera}${item.event ? ` · event ${item.event} (${item.eventFrames ?? 1} frame${item.eventFrames === 1 ? "" : "s"})` : ""}` }),

@@ -22,8 +22,9 @@ import {
   type BrowseSummary,
 } from "../../../core/results/browse.ts";
 import { drawnCategories, folderOf, isDrawn } from "../categories.ts";
+import { describeLabel } from "../classifier/taxonomy.ts";
 import { cameraOf, captureTimeOf, groupEvents, withEvents } from "../events/events.ts";
-import type { ImageResult, RunInfo } from "../types.ts";
+import type { Detection, ImageResult, RunInfo } from "../types.ts";
 
 export const ALL_VIEW = "all";
 export const BLANK_VIEW = "blank";
@@ -141,7 +142,7 @@ export async function buildBrowse(
       const detections = image.detections
         .filter((d) => isDrawn(d, run))
         .sort((a, b) => b.conf - a.conf)
-        .map((d) => ({ category: d.category, label: run.categories[d.category] ?? d.category, conf: d.conf, bbox: d.bbox }));
+        .map((d) => ({ category: d.category, label: run.categories[d.category] ?? d.category, ...speciesOf(d), conf: d.conf, bbox: d.bbox }));
       const item: BrowseItem = {
         file: image.path,
         status: "ok",
@@ -226,4 +227,12 @@ export async function buildBrowse(
     await rm(scratch, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A classified box's species as a person reads it (common name, else scientific name). */
+function speciesOf(detection: Detection): { species?: string } {
+  if (!detection.species) return {};
+  const { commonName, scientificName } = describeLabel(detection.species.label);
+  const name = commonName || scientificName;
+  return name ? { species: name } : {};
 }

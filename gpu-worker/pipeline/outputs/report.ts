@@ -162,11 +162,11 @@ function draw(){
   var ul=$("gallery");ul.textContent="";
   list.forEach(function(item,n){
     var li=document.createElement("li"),b=document.createElement("button");
-    b.type="button";b.setAttribute("aria-label",item.file+(item.detections.length?", "+item.detections.map(function(d){return d.label+" "+pct(d.conf)}).join(", "):", judged empty"));
+    b.type="button";b.setAttribute("aria-label",item.file+(item.detections.length?", "+item.detections.map(function(d){return (d.species||d.label)+" "+pct(d.conf)}).join(", "):", judged empty"));
     if(item.preview){var img=document.createElement("img");img.src=item.preview;img.alt="";img.loading="lazy";b.appendChild(img)}
     else{var m=document.createElement("div");m.className="missing";m.textContent=item.previewError||"No preview";b.appendChild(m)}
     var cap=document.createElement("div");cap.className="cap";
-    cap.textContent=(item.detections[0]?item.detections[0].label+" "+pct(item.detections[0].conf)+" · ":"")+(item.datetime?item.datetime.replace("T"," "):"no date");
+    cap.textContent=(item.detections[0]?(item.detections[0].species||item.detections[0].label)+" "+pct(item.detections[0].conf)+" · ":"")+(item.datetime?item.datetime.replace("T"," "):"no date");
     b.appendChild(cap);b.addEventListener("click",function(){open(n)});li.appendChild(b);ul.appendChild(li);
   });
   var more=tab==="blank"?data.moreBlank:data.more;
@@ -178,7 +178,7 @@ function open(n){
   var img=$("viewer-img");if(item.preview){img.src=item.preview;img.hidden=false;img.alt="Preview of "+item.file}else{img.hidden=true}
   var d=$("viewer-details");d.textContent="";
   var p=document.createElement("p");p.textContent=(item.datetime?item.datetime.replace("T"," "):"No date")+" · camera "+item.camera+(item.event?" · event "+item.event+" ("+item.eventFrames+" frames)":"");d.appendChild(p);
-  var ul=document.createElement("ul");item.detections.forEach(function(x){var li=document.createElement("li");li.textContent=x.label+": "+pct(x.conf);ul.appendChild(li)});d.appendChild(ul);
+  var ul=document.createElement("ul");item.detections.forEach(function(x){var li=document.createElement("li");li.textContent=(x.species?x.species+" ("+x.label+")":x.label)+": "+pct(x.conf);ul.appendChild(li)});d.appendChild(ul);
   var v=$("viewer");if(!v.open)v.showModal();
 }
 $("viewer-prev").onclick=function(){open(at-1)};$("viewer-next").onclick=function(){open(at+1)};$("viewer-close").onclick=function(){$("viewer").close()};
