@@ -106,12 +106,14 @@ describe("Redis down and back", () => {
 
 describe("S3 and SQS unreachable", () => {
   test("healthz names them, and requests that need them get 503", async () => {
-    const closed = await freePort();
+    // Port 1: only root may listen there and nothing does, so it refuses at once; a free port
+    // picked now could be taken by another test file's server before this one connects.
+    const closed = 1;
     const local = await startLocalAws();
     await local.stop(); // its config, with nothing listening at the endpoint any more
     const config = { ...local.config, AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}`, QUEUE_URL: `http://127.0.0.1:${closed}/000000000000/q` };
     const clients = createAwsClients(config, { credentials: TEST_CREDENTIALS });
-    const redis = createRedis({ REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_CLUSTER: false }, { keyPrefix: `test:unavailable:${closed}:` });
+    const redis = createRedis({ REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_CLUSTER: false }, { keyPrefix: `test:unavailable:${process.pid}:` });
     const logged: string[] = [];
     const api = await startApiServer({ config, store: new JobStore(redis, { retentionDays: 1 }), aws: clients, log: (line) => logged.push(line) }, 0);
     try {
