@@ -23,6 +23,7 @@ import type { Detection, ImageResult, RunInfo } from "../gpu-worker/pipeline/typ
 import { storeBrowseIndex } from "../gpu-worker/worker/shards/browseOutputs.ts";
 import { startApiHarness } from "../test/helpers/apiHarness.ts";
 import { generateFrames } from "./frames.ts";
+import { sampleRun } from "../test/helpers/sampleRun.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,15 +43,7 @@ const SIZES = values.sizes.split(",").map((size) => {
   return { width: width!, height: height! };
 });
 
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cpu",
-  startedAt: new Date("2024-05-01T00:00:00Z"),
-  completedAt: new Date("2024-05-02T00:00:00Z"),
-};
+const run: RunInfo = sampleRun({ startedAt: new Date("2024-05-01T00:00:00Z"), completedAt: new Date("2024-05-02T00:00:00Z") });
 
 /** Photo i of a season on 20 cameras: an animal on every 4th, a person on every 29th, a vehicle on every 97th, 1 in 13 undated, the blank check on 1 in 100 empties. */
 function generated(i: number): ImageResult {

@@ -6,6 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
+import { floatValueInfo, seededUniform } from "./onnxGraph.ts";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -65,14 +66,8 @@ export async function writeStandInClassifier(path: string): Promise<void> {
 }
 
 function buildStandInClassifier(seed = 7): Uint8Array {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = seededUniform(seed);
+  const uniform = () => next() - 0.5;
   const initializers: Onnx.ITensorProto[] = [];
   const nodes: Onnx.INodeProto[] = [];
   let counter = 0;
@@ -102,11 +97,6 @@ function buildStandInClassifier(seed = 7): Uint8Array {
   const logits = node("MatMul", [pooled, tensor([FEATURES, STAND_IN_CLASSES], random(FEATURES * STAND_IN_CLASSES, 0.01))]);
   node("Add", [logits, tensor([STAND_IN_CLASSES], new Float32Array(STAND_IN_CLASSES))], [], "output");
 
-  const valueInfo = (id: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name: id,
-      type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
-    });
   const model = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: "", version: 17 }],
@@ -115,8 +105,8 @@ function buildStandInClassifier(seed = 7): Uint8Array {
       name: "speciesnet-stand-in",
       node: nodes,
       initializer: initializers,
-      input: [valueInfo("images", ["batch", STAND_IN_CLASSIFIER_INPUT, STAND_IN_CLASSIFIER_INPUT, 3])],
-      output: [valueInfo("output", ["batch", STAND_IN_CLASSES])],
+      input: [floatValueInfo("images", ["batch", STAND_IN_CLASSIFIER_INPUT, STAND_IN_CLASSIFIER_INPUT, 3])],
+      output: [floatValueInfo("output", ["batch", STAND_IN_CLASSES])],
     }),
   });
   return onnx.ModelProto.encode(model).finish();

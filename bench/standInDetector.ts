@@ -10,6 +10,7 @@
 import { writeFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
+import { floatValueInfo, seededUniform } from "./onnxGraph.ts";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -133,11 +134,6 @@ export function buildStandInDetector(seed = 1): Uint8Array {
   const joined = node("Concat", rows, [int("axis", 1)]);
   nodes.push(onnx.NodeProto.create({ opType: "Sigmoid", name: "output_node", input: [joined], output: ["output"] }));
 
-  const valueInfo = (id: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name: id,
-      type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
-    });
   const model = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: "", version: 17 }],
@@ -146,8 +142,8 @@ export function buildStandInDetector(seed = 1): Uint8Array {
       name: "megadetector-v5a-stand-in",
       node: nodes,
       initializer: initializers,
-      input: [valueInfo("images", ["batch", 3, STAND_IN_INPUT_SIZE, STAND_IN_INPUT_SIZE])],
-      output: [valueInfo("output", ["batch", STAND_IN_ROWS, OUTPUTS_PER_ANCHOR])],
+      input: [floatValueInfo("images", ["batch", 3, STAND_IN_INPUT_SIZE, STAND_IN_INPUT_SIZE])],
+      output: [floatValueInfo("output", ["batch", STAND_IN_ROWS, OUTPUTS_PER_ANCHOR])],
     }),
     metadataProps: [
       { key: "imgsz", value: `[${STAND_IN_INPUT_SIZE}, ${STAND_IN_INPUT_SIZE}]` },
@@ -158,15 +154,8 @@ export function buildStandInDetector(seed = 1): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** A seeded standard-normal generator (mulberry32 + Box-Muller): the same model on every machine. */
+/** A seeded standard-normal generator (Box-Muller over seededUniform): the same model on every machine. */
 function gaussian(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = seededUniform(seed);
   return () => Math.sqrt(-2 * Math.log(uniform() || Number.MIN_VALUE)) * Math.cos(2 * Math.PI * uniform());
 }

@@ -17,21 +17,14 @@ import { previewName } from "../gpu-worker/pipeline/outputs/preview.ts";
 import type { ImageResult, RunInfo } from "../gpu-worker/pipeline/types.ts";
 import { storeBrowseIndex } from "../gpu-worker/worker/shards/browseOutputs.ts";
 import { startApiHarness, type ApiHarness } from "./helpers/apiHarness.ts";
+import { sampleRun } from "./helpers/sampleRun.ts";
 
 const N = 10_000;
 let api: ApiHarness;
 let jobId: string;
 let scratch: string;
 const results: ImageResult[] = [];
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cpu",
-  startedAt: new Date("2024-05-01T00:00:00Z"),
-  completedAt: new Date("2024-05-02T00:00:00Z"),
-};
+const run: RunInfo = sampleRun({ startedAt: new Date("2024-05-01T00:00:00Z"), completedAt: new Date("2024-05-02T00:00:00Z") });
 
 /** Photo i: animal on every 3rd (confidence spread over 0.2–0.99), a person on every 7th, no date on every 11th, a blank-check sample on every 5th empty. */
 function generated(i: number): ImageResult {

@@ -27,6 +27,7 @@ import type { ImageResult, RunInfo } from "../../gpu-worker/pipeline/types.ts";
 import { writeBrowseOutputs } from "../../gpu-worker/worker/shards/browseOutputs.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { ARTIFACTS, launchBrowser, newPage, UPLOAD_ENV } from "./harness.ts";
+import { sampleRun } from "../helpers/sampleRun.ts";
 
 let browser: Browser;
 let stack: LocalStack;
@@ -34,15 +35,7 @@ let work: string;
 let jobId: string;
 let unzipped: string;
 const results: ImageResult[] = [];
-const run: RunInfo = {
-  detector: "md_v5a.0.0.onnx",
-  categories: { "1": "animal", "2": "person", "3": "vehicle" },
-  outputThreshold: 0.005,
-  renderThreshold: 0.2,
-  provider: "cpu",
-  startedAt: new Date(),
-  completedAt: new Date(),
-};
+const run: RunInfo = sampleRun({ startedAt: new Date(), completedAt: new Date() });
 const GPS: Record<string, { latitude: number; longitude: number }> = { cam1: { latitude: -2.331, longitude: -61.502 }, cam2: { latitude: -2.352, longitude: -61.47 } };
 
 /** A 1600x1200 photo: green-grey ground with a coloured block where the "animal" or "person" stands. */

@@ -38,7 +38,8 @@ function quoteName(name: string): string {
   return JSON.stringify(name);
 }
 
-async function readHead(filePath: string): Promise<Buffer> {
+/** The first SNIFF_BYTES of a file: all that classifyHead needs. */
+export async function readHead(filePath: string): Promise<Buffer> {
   const file = await open(filePath, "r");
   try {
     const { buffer, bytesRead } = await file.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);

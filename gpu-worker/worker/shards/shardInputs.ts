@@ -5,12 +5,13 @@
 // bombs; a file gone from S3 or changed since submit is a row with its reason.
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import { toSafeRelativePath } from "../../../core/safePath.ts";
-import { classifyHead, expandZip, zipFolderPath } from "../../pipeline/inputs/collectInputs.ts";
+import { classifyHead, expandZip, readHead, zipFolderPath } from "../../pipeline/inputs/collectInputs.ts";
+import { SNIFF_BYTES } from "../../pipeline/inputs/sniffType.ts";
 import { UnpackBudget, type InputLimits } from "../../pipeline/inputs/limits.ts";
 import { prefetch } from "../../pipeline/run/prefetch.ts";
 import type { InputItem } from "../../pipeline/index.ts";
@@ -18,19 +19,6 @@ import type { ShardFile, ShardFiles } from "./shardObjects.ts";
 
 /** Objects fetched at once: enough to hide S3's latency behind the GPU, few enough for memory (about this many photos). */
 export const FETCHES_IN_FLIGHT = 8;
-
-/** Bytes classifyHead looks at (SNIFF_BYTES is less). */
-const HEAD_BYTES = 64;
-
-async function readHead(path: string): Promise<Buffer> {
-  const file = await open(path, "r");
-  try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(HEAD_BYTES), 0, HEAD_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await file.close();
-  }
-}
 
 export const MISSING_REASON = "was not found in storage (it never finished uploading, or it expired)";
 export const CHANGED_REASON = "changed after the upload was checked; it was not processed";
@@ -83,7 +71,7 @@ export async function openShardInputs(s3: S3Client, shard: ShardFiles, options: 
       if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return [{ kind: "rejected", path: file.path, reason: CHANGED_REASON }];
       throw error;
     }
-    const kind = classifyHead(bytes.subarray(0, HEAD_BYTES), file.path, onDisk ? file.size : bytes.length, options.limits);
+    const kind = classifyHead(bytes.subarray(0, SNIFF_BYTES), file.path, onDisk ? file.size : bytes.length, options.limits);
     if (kind.kind === "rejected") {
       if (onDisk) await rm(zipFile, { force: true });
       return [{ kind: "rejected", path: file.path, reason: kind.reason }];
