@@ -10,6 +10,8 @@ export interface ImagesFilter {
   /** A category id, or BLANK_CATEGORY for the blank check. */
   category?: string;
   folder?: string;
+  /** One event (burst) as the items name it, e.g. "cam1#12": its frames. */
+  event?: string;
   minConf?: number;
   maxConf?: number;
 }
@@ -53,6 +55,7 @@ function filterOf(query: Record<string, string | undefined>): ImagesFilter {
     sort: sort as BrowseSort,
     ...(query.category ? { category: query.category } : {}),
     ...(query.folder ? { folder: query.folder } : {}),
+    ...(query.event ? { event: query.event } : {}),
     ...(minConf !== undefined ? { minConf } : {}),
     ...(maxConf !== undefined ? { maxConf } : {}),
   };
@@ -67,7 +70,7 @@ export function resolveCategory(category: string, manifest: Pick<BrowseManifest,
   throw badRequest("bad_category", `There is no category ${JSON.stringify(category)}: use ${[...Object.entries(manifest.categories).map(([id, name]) => `${id} (${name})`), BLANK_CATEGORY].join(", ")}.`);
 }
 
-const FILTER_KEYS = ["sort", "category", "folder", "minConf", "maxConf"] as const;
+const FILTER_KEYS = ["sort", "category", "folder", "event", "minConf", "maxConf"] as const;
 
 export interface ImagesRequest {
   filter: ImagesFilter;
@@ -112,6 +115,7 @@ function decodeCursor(text: string): CursorBody {
     (BROWSE_SORTS as readonly string[]).includes(f.sort as string) &&
     (f.category === undefined || typeof f.category === "string") &&
     (f.folder === undefined || typeof f.folder === "string") &&
+    (f.event === undefined || typeof f.event === "string") &&
     (f.minConf === undefined || (typeof f.minConf === "number" && f.minConf >= 0 && f.minConf <= 1)) &&
     (f.maxConf === undefined || (typeof f.maxConf === "number" && f.maxConf >= 0 && f.maxConf <= 1));
   if (!ok) throw refuse();

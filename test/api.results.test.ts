@@ -161,6 +161,18 @@ test("filters: category by name or id with a confidence range by confidence; fol
   assert.deepEqual(nowhere, { status: 200, page: { images: [] }, code: undefined });
 });
 
+test("event: one burst's frames (DESIGN.md's event= filter), each once, whether or not its folder is given", async () => {
+  const { page } = await images({ sort: "time", limit: 500 });
+  const burst = page.images.find((item) => item.event && (item.eventFrames ?? 0) > 1);
+  assert.ok(burst, "the generated season has bursts");
+  for (const query of [{ event: burst.event! }, { event: burst.event!, folder: burst.folder }] as Record<string, string>[]) {
+    const { items } = await walk({ sort: "time", limit: 200, ...query });
+    assert.ok(items.length >= 1 && items.every((item) => item.event === burst.event), JSON.stringify(query));
+    assert.ok(items.length <= burst.eventFrames!, "no more frames than the burst has");
+    assert.equal(new Set(items.map((item) => item.file)).size, items.length);
+  }
+});
+
 test("a cursor may repeat its filters, not change them; a bad cursor, limit, sort or category is a 400", async () => {
   const first = await images({ category: "animal", limit: 10 });
   const cursor = first.page.cursor!;

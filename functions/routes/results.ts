@@ -91,6 +91,8 @@ export function resultsRoutes(deps: AppDeps): Hono {
     const category = blank ? undefined : filter.category;
     const confOf = (item: BrowseItem) => (category ? Math.max(0, ...item.detections.filter((d) => d.category === category).map((d) => d.conf)) : item.maxConf);
     const matches = (item: BrowseItem) => {
+      // An event's frames are read from the view the other filters choose (a folder's, when given).
+      if (filter.event !== undefined && item.event !== filter.event) return false;
       if (blank) return filter.folder === undefined || item.folder === filter.folder;
       if (category && !item.detections.some((d) => d.category === category)) return false;
       const conf = confOf(item);

@@ -194,6 +194,16 @@ test("the job page shows what the cameras caught: counts, gallery with filters i
   await page.keyboard.press("Escape");
   await page.locator("#viewer[open]").waitFor({ state: "detached" });
 
+  // A burst opened from the larger view: its frames alone (event= in the link), then all photos again.
+  await page.locator("#gallery-grid .gallery-card").first().click();
+  await page.getByRole("button", { name: "Show this burst's frames (3 in all)" }).click();
+  await page.locator("#event-note", { hasText: "Showing the frames of one burst" }).waitFor();
+  assert.match(page.url(), /[?&]event=/);
+  await page.waitForFunction("document.querySelectorAll('#gallery-grid li').length >= 1 && document.querySelectorAll('#gallery-grid li').length <= 3");
+  await page.getByRole("button", { name: "Show all photos" }).click();
+  await page.waitForFunction("document.querySelectorAll('#gallery-grid li').length === 2 && document.getElementById('event-note').hidden");
+  assert.doesNotMatch(page.url(), /[?&]event=/);
+
   // The blank check: the sampled empties, the threshold named.
   await page.getByRole("tab", { name: /Blank check \(3\)/ }).click();
   await page.waitForFunction("document.querySelectorAll('#gallery-grid li').length === 3");

@@ -19,6 +19,8 @@ export interface GalleryFilters {
   folder: string;
   minConf: string;
   sort: "time" | "confidence";
+  /** One burst's frames (the results route's event= filter); "" for all. */
+  event: string;
 }
 
 export function filtersOf(query: string | undefined): GalleryFilters {
@@ -29,6 +31,7 @@ export function filtersOf(query: string | undefined): GalleryFilters {
     folder: params.get("folder") ?? "",
     minConf: params.get("minConf") ?? "",
     sort: params.get("sort") === "confidence" ? "confidence" : "time",
+    event: params.get("event") ?? "",
   };
 }
 
@@ -39,6 +42,7 @@ export function queryOf(filters: GalleryFilters): string {
   if (filters.folder) params.set("folder", filters.folder);
   if (filters.minConf) params.set("minConf", filters.minConf);
   if (filters.sort !== "time") params.set("sort", filters.sort);
+  if (filters.event) params.set("event", filters.event);
   return params.toString();
 }
 
@@ -79,6 +83,11 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
     field("Confidence", minConf),
     field("Order", sort),
   ]);
+  // A burst opened from the larger view: its frames alone, until "Show all photos".
+  const eventText = el("span");
+  const allPhotos = el("button", { className: "button button-secondary", text: "Show all photos", attrs: { type: "button", id: "event-clear" } });
+  const eventNote = el("p", { className: "hint", attrs: { id: "event-note" } }, [eventText, allPhotos]);
+  eventNote.hidden = true;
   const status = el("p", { className: "hint", attrs: { id: "gallery-status", "aria-live": "polite" } });
   const grid = el("ul", { className: "gallery-grid", attrs: { id: "gallery-grid", role: "tabpanel" } });
   const more = el("button", { className: "button button-secondary", text: "Show more photos", attrs: { type: "button", id: "gallery-more" } });
@@ -102,6 +111,7 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
     tabs,
     blankNote,
     form,
+    eventNote,
     status,
     grid,
     more,
@@ -153,6 +163,9 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
     else if (filters.category) query.category = filters.category;
     if (filters.folder) query.folder = filters.folder;
     if (filters.tab !== "blank" && filters.minConf) query.minConf = filters.minConf;
+    if (filters.event) query.event = filters.event;
+    eventNote.hidden = !filters.event;
+    eventText.textContent = filters.event ? `Showing the frames of one burst (event ${filters.event}) that have a detection or were sampled. ` : "";
     try {
       // A narrow filter may answer an empty page with a cursor: read on a few times before asking the user.
       let tries = 0;
@@ -201,6 +214,7 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
       el("p", { text: `${when(item)} · camera ${item.camera}${item.event ? ` · event ${item.event} (${item.eventFrames ?? 1} frame${item.eventFrames === 1 ? "" : "s"})` : ""}` }),
       item.detections.length > 0 ? list : el("p", { text: `Judged empty: no box reached ${percent(summary?.renderThreshold ?? 0)}.` }),
       ...(item.moreDetections ? [el("p", { text: `${item.moreDetections} more boxes are in results.xlsx.` })] : []),
+      ...(item.event && (item.eventFrames ?? 1) > 1 && filters.event !== item.event ? [burstButton(item.event, item.eventFrames!)] : []),
     );
     if (!viewer.open) viewer.showModal();
     // Near the end of what is loaded: fetch the next page so the arrows keep going.
@@ -227,6 +241,22 @@ export function createGallery(api: Api, root: HTMLElement): Gallery {
     category.disabled = tab === "blank";
     minConf.disabled = tab === "blank";
   };
+  /** Opens one burst: the gallery shows its frames alone (the link says so too). */
+  const burstButton = (event: string, frames: number) => {
+    const button = el("button", { className: "button button-secondary", text: `Show this burst's frames (${frames} in all)`, attrs: { type: "button", id: "viewer-burst" } });
+    button.addEventListener("click", () => {
+      viewer.close();
+      filters = { ...filters, event };
+      writeLink();
+      void load(true);
+    });
+    return button;
+  };
+  allPhotos.addEventListener("click", () => {
+    filters = { ...filters, event: "" };
+    writeLink();
+    void load(true);
+  });
   const changed = () => {
     filters = { ...filters, category: category.value, folder: folder.value, minConf: minConf.value, sort: sort.value === "confidence" ? "confidence" : "time" };
     writeLink();
