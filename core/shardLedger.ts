@@ -56,8 +56,13 @@ export class ShardLedger {
     return (await storeCall(() => this.#redis.hexists(redisKeys.shards(jobId), `done:${index}`))) === 1;
   }
 
-  async started(jobId: string, index: number, workerId: string): Promise<void> {
-    await storeCall(() => this.#redis.hset(redisKeys.shards(jobId), `running:${index}`, workerId));
+  /**
+   * A worker starts (or redoes) a shard: it is running, and its photos count from 0 again, so the
+   * job's progress never counts a killed attempt's photos as done. Returns the job's total so far.
+   */
+  async started(jobId: string, index: number, workerId: string): Promise<number> {
+    await storeCall(() => this.#redis.hset(redisKeys.shards(jobId), `running:${index}`, workerId, `progress:${index}`, "0"));
+    return (await this.standing(jobId))?.processed ?? 0;
   }
 
   /** Photos done so far in one shard; returns the job's total over all shards. */

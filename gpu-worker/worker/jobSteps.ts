@@ -107,8 +107,11 @@ export class JobSteps {
   async shard(running: Attempt, job: JobRecord, shard: { index: number; count: number }): Promise<Outcome> {
     const { store, s3, config, model } = this.#options;
     if (!(await this.#options.withStore(() => this.#ledger.isDone(job.id, shard.index)))) {
-      await this.#options.withStore(() => this.#ledger.started(job.id, shard.index, this.#workerId));
+      const before = await this.#options.withStore(() => this.#ledger.started(job.id, shard.index, this.#workerId));
+      // A redone shard's earlier photos no longer count: the job's progress says what is done.
+      await this.#options.withStore(() => store.setProgress(job.id, before, job.progress.total));
       const files = await this.#objects.files(job.id, shard.index);
+      this.#options.log(`Job ${job.id}: shard ${shard.index + 1} of ${shard.count} started (${files.files.length} file${files.files.length === 1 ? "" : "s"}).`);
       const inputs = await openShardInputs(s3, files, {
         bucket: config.BUCKET,
         limits: this.#limits,

@@ -100,6 +100,8 @@ test("npm start stopped and started: nothing is lost, an interrupted job finishe
   const waiting = await status(stack.url, behind.jobId);
   if (waiting.status === "queued") assert.equal(waiting.queuePosition, 1);
   // Ctrl-C while it runs again: the worker hands the message back, and the next start resumes it.
+  // (The record still shows the killed attempt's count until the shard starts again and resets it.)
+  await until("the long job's shard to start again", () => Promise.resolve(stack.output().includes(`Job ${long.jobId}: shard 1 of 1 started`)), 60_000);
   await until("the long job to be part-way again", async () => {
     const view = await status(stack.url, long.jobId);
     return view.status === "processing" && view.progress.processed >= 2;
