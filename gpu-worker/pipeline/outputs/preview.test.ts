@@ -151,3 +151,20 @@ test("processImages makes previews from the bytes it holds: every detection, the
   assert.deepEqual(split.filter(({ result }) => result.blankSample).map(({ result }) => result.path).sort(), [...blanks].sort());
   assert.deepEqual(split.filter(({ preview }) => preview).map(({ result }) => result.preview).sort(), whole.filter(({ preview }) => preview).map(({ result }) => result.preview).sort());
 });
+
+test("a preview from pixels the pipeline already decoded is the one made from the bytes (nothing decoded again)", async () => {
+  const jpeg = await grey(1600, 1200, { left: 400, top: 300, width: 400, height: 300 });
+  const decoded = await sharp(jpeg).autoOrient().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const detections = [{ category: "1", conf: 0.9, bbox: [0.25, 0.25, 0.25, 0.25] as [number, number, number, number] }];
+  const fromBytes = await sharp(await makePreview(jpeg, detections, { threshold: 0.2, categories })).raw().toBuffer({ resolveWithObject: true });
+  const fromPixels = await sharp(
+    await makePreview({ pixels: decoded.data, width: decoded.info.width, height: decoded.info.height, fullSize: true }, detections, { threshold: 0.2, categories }),
+  )
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  assert.deepEqual([fromPixels.info.width, fromPixels.info.height], [fromBytes.info.width, fromBytes.info.height]);
+  assert.deepEqual([fromPixels.info.width, fromPixels.info.height], [PREVIEW_LONG_SIDE, 600]);
+  let difference = 0;
+  for (let i = 0; i < fromBytes.data.length; i++) difference += Math.abs(fromBytes.data[i]! - fromPixels.data[i]!);
+  assert.ok(difference / fromBytes.data.length < 1, `mean difference ${(difference / fromBytes.data.length).toFixed(2)} of 255`);
+});

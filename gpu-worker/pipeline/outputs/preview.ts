@@ -10,7 +10,7 @@
 // ran as one shard or many, and the same on a rerun.
 import { createHash } from "node:crypto";
 import sharp from "sharp";
-import { MAX_INPUT_PIXELS } from "../detector/preprocess.ts";
+import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
 import type { Detection } from "../types.ts";
 import { detectionOverlay } from "./render.ts";
 import { personBlurOverlays } from "./privacy.ts";
@@ -63,17 +63,24 @@ export interface PreviewOptions {
   blurPeople?: boolean;
 }
 
-/** A preview JPEG of `original` with its drawn boxes; throws with a reason a person can read. */
-export async function makePreview(original: Buffer, detections: Detection[], options: PreviewOptions): Promise<Buffer> {
-  const open = () => sharp(original, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS });
+/**
+ * A preview JPEG with its drawn boxes, from the photo's bytes or from its pixels as displayed when
+ * the pipeline already holds them at full size (then nothing is decoded again); throws with a
+ * reason a person can read.
+ */
+export async function makePreview(original: Buffer | DisplayedPixels, detections: Detection[], options: PreviewOptions): Promise<Buffer> {
+  const raw = Buffer.isBuffer(original) ? undefined : original;
+  const open = () =>
+    raw
+      ? sharp(raw.pixels, { raw: { width: raw.width, height: raw.height, channels: 3 } })
+      : sharp(original as Buffer, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
   try {
-    const meta = await open().metadata();
-    const { width: fullWidth, height: fullHeight } = meta.autoOrient;
+    const { width: fullWidth, height: fullHeight } = raw ?? (await open().metadata()).autoOrient;
     const scale = Math.min(1, PREVIEW_LONG_SIDE / Math.max(fullWidth, fullHeight));
     const width = Math.max(1, Math.round(fullWidth * scale));
     const height = Math.max(1, Math.round(fullHeight * scale));
     // Exact dimensions, so the overlay drawn for width x height lands where the boxes are.
-    const displayed = () => open().autoOrient().resize(width, height, { fit: "fill" });
+    const displayed = () => open().resize(width, height, { fit: "fill" });
     const shown = detections.filter((d) => d.conf >= options.threshold).sort((a, b) => a.conf - b.conf);
     // One composite: the blurred people first, the boxes and labels over them.
     const blurred = options.blurPeople ? await personBlurOverlays(displayed, shown, options.threshold) : [];

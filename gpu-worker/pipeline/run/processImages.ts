@@ -168,6 +168,8 @@ export async function processImages(
       ...(speciesLocation ? { speciesLocation } : {}),
     };
     const detected = detections.some((d) => d.conf >= renderThreshold);
+    // The preview first: drawing the full-size copy draws into the kept pixels in place.
+    const preview = options.previews && item.bytes && item.image ? await previewOf(item, result, detected, options.previews) : undefined;
     let bytes: Buffer | undefined;
     if (item.bytes && (options.images === "all" || (options.images === "detections" && detected))) {
       // Boxed when something passed the render threshold, else byte-identical (with "all", a
@@ -192,7 +194,6 @@ export async function processImages(
           : null;
       bytes = rendered ?? original;
     }
-    const preview = options.previews && item.bytes && item.image ? await previewOf(item, result, detected, options.previews) : undefined;
     await timed(stageMs, "zip", () => sink.add(result, bytes, preview));
     progress.processed++;
     if (result.status === "failed") progress.failed++;
@@ -208,7 +209,8 @@ export async function processImages(
     if (blank) result.blankSample = true;
     try {
       const made = await timed(stageMs, "render", () =>
-        makePreview(item.bytes!, result.detections, { threshold: renderThreshold, categories, blurPeople }),
+        // From the pixels already decoded when they were kept at full size: no second decode.
+        makePreview(item.image!.displayed?.fullSize ? item.image!.displayed : item.bytes!, result.detections, { threshold: renderThreshold, categories, blurPeople }),
       );
       result.preview = previewName(item.path);
       return made;
