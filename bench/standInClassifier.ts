@@ -6,7 +6,8 @@
 import { writeFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
-import { floatValueInfo, seededUniform } from "./onnxGraph.ts";
+import { seededUniform } from "../test/helpers/seededRandom.ts";
+import { floatValueInfo } from "../test/helpers/tinyModels.ts";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;

@@ -15,6 +15,7 @@ import { heifWithExif } from "../helpers/isoMedia.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
 import { deflatedEntry, storedEntry, zipBytes } from "../helpers/zipBytes.ts";
+import { seededUniform } from "../helpers/seededRandom.ts";
 
 const CLI = join(import.meta.dirname, "..", "..", "gpu-worker", "cli", "main.ts");
 const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts");
@@ -37,18 +38,6 @@ before(async () => {
   await writeTinyDetector(model, { layout: "yolov5", inputSize: 64, dynamicSpatial: true, stride: 32 });
 });
 after(() => rm(dir, { recursive: true, force: true }));
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The unmutated files: each format's real header, with EXIF where the format has it. */
 async function seedFiles(): Promise<Array<{ name: string; bytes: Buffer }>> {
@@ -164,7 +153,7 @@ async function imageRows(resultsZip: string): Promise<string[]> {
 
 for (const seed of SEEDS) {
   test(`fuzz seed ${seed.toString(16)}: ${MUTANTS} mutated headers run to the end, each file with a row`, async () => {
-    const random = prng(seed);
+    const random = seededUniform(seed);
     const seeds = await seedFiles();
     const folder = join(dir, `fuzz-${seed.toString(16)}`);
     await mkdir(folder);

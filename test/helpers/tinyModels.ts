@@ -293,7 +293,8 @@ function targetExtent(g: GraphBuilder, hasTarget: string, axis: number): [string
 
 type Dimension = number | string;
 
-function floatValueInfo(name: string, shape: readonly Dimension[]): Onnx.IValueInfoProto {
+/** A float tensor's declaration; a string dimension is symbolic (e.g. "batch"). The bench's stand-in models use it too. */
+export function floatValueInfo(name: string, shape: readonly Dimension[]): Onnx.IValueInfoProto {
   return onnx.ValueInfoProto.create({
     name,
     type: {
