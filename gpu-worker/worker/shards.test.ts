@@ -4,18 +4,15 @@
 // (only timings differ), and each job's owner gets exactly one email with the job's link.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import ExcelJS from "exceljs";
 import exifr from "exifr";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FilePlan } from "../../core/filePlan.ts";
-import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
+import type { JobRecord } from "../../core/jobs.ts";
 import { JobStore } from "../../core/jobStore.ts";
-import { browseKeys, inputKey, resultKey } from "../../core/keys.ts";
+import { browseKeys, resultKey } from "../../core/keys.ts";
 import type { BrowseItem } from "../../core/results/browse.ts";
 import type { BrowseSummary } from "../../functions/wire.ts";
 import { jobEmailDeps } from "../../core/notify/index.ts";
@@ -35,6 +32,7 @@ import { writeTinyClassifier } from "../../test/helpers/tinyModels.ts";
 import { Detector, SpeciesClassifier, type OpenedClassifier } from "../pipeline/index.ts";
 import { JobQueue } from "./queue.ts";
 import { QueueWorker } from "./worker.ts";
+import { queuedJob } from "../../test/helpers/queuedJob.ts";
 
 let dir: string;
 let aws: LocalAws;
@@ -67,23 +65,6 @@ after(async () => {
   await aws?.stop();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function queuedJob(options: JobRecord["options"] = {}): Promise<string> {
-  const id = randomBytes(16).toString("base64url");
-  const planned: PlannedFile[] = [];
-  for (const [name, bytes] of Object.entries(files)) {
-    const key = inputKey(id, name);
-    await aws.clients.s3.send(new PutObjectCommand({ Bucket: aws.config.BUCKET, Key: key, Body: bytes }));
-    planned.push({ name, key, size: bytes.length, method: "PUT" });
-  }
-  const now = new Date().toISOString();
-  const job: JobRecord = { id, email: "ranger@example.org", status: "uploading", createdAt: now, updatedAt: now, fileCount: planned.length, totalBytes: 0, options, progress: { processed: 0, total: planned.length }, attempts: 0 };
-  await store.create(job);
-  assert.ok((await new FilePlan(redis.redis, { retentionDays: 7 }).add(id, planned.map((file) => ({ ...file, type: "image/jpeg" })), { maxFiles: 1000, maxTotalBytes: 1e12 })).ok);
-  assert.ok((await store.transition(id, ["uploading"], "queued")).ok);
-  await aws.clients.sqs.send(new SendMessageCommand({ QueueUrl: aws.queueUrl, MessageBody: JSON.stringify({ jobId: id }) }));
-  return id;
-}
 
 /**
  * Runs one job on `workers` workers with shards of `shardImages`; returns its result zip and
@@ -126,7 +107,7 @@ async function runJob(
   const loops = running.map((worker) => worker.start());
   const ledger = new ShardLedger(redis.redis, { retentionDays: 1 });
   try {
-    const id = await queuedJob(extra.options);
+    const id = await queuedJob(aws, store, files, extra.options ? { jobOptions: extra.options } : {});
     await until(`job ${id} to be done`, async () => (await store.get(id))?.status === "done", 120_000);
     const object = await aws.clients.s3.send(new GetObjectCommand({ Bucket: aws.config.BUCKET, Key: resultKey(id) }));
     const path = join(dir, `${id}.zip`);

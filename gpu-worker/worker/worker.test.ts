@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import ExcelJS from "exceljs";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -12,10 +12,9 @@ import type { AddressInfo } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { JobRecord, PlannedFile } from "../../core/jobs.ts";
-import { FilePlan } from "../../core/filePlan.ts";
+import type { JobRecord } from "../../core/jobs.ts";
 import { JobStore } from "../../core/jobStore.ts";
-import { inputKey, outputPrefix, redisKeys, resultKey, shardPrefix } from "../../core/keys.ts";
+import { outputPrefix, redisKeys, resultKey, shardPrefix } from "../../core/keys.ts";
 import { startLocalAws, type LocalAws } from "../../test/helpers/localAws.ts";
 import { testRedis, type TestRedis } from "../../test/helpers/redis.ts";
 import { until } from "../../test/helpers/until.ts";
@@ -29,6 +28,7 @@ import { JobQueue } from "./queue.ts";
 import { TaskProtection } from "./taskProtection.ts";
 import { checkHealthFile, HealthBeacon, type HealthRecord } from "./health.ts";
 import { QueueWorker, type WorkerOptions } from "./worker.ts";
+import { queuedJob as queuedJobIn, sendJobMessage as sendJobMessageTo } from "../../test/helpers/queuedJob.ts";
 
 let dir: string;
 let aws: LocalAws;
@@ -61,38 +61,13 @@ function newJobId(): string {
   return randomBytes(16).toString("base64url");
 }
 
-/** A queued job whose files are already in S3, and its message on the queue. */
-async function queuedJob(files: Record<string, Buffer>, send = true, options: JobRecord["options"] = {}): Promise<string> {
-  const id = newJobId();
-  const planned: PlannedFile[] = [];
-  for (const [name, bytes] of Object.entries(files)) {
-    const key = inputKey(id, name);
-    await aws.clients.s3.send(new PutObjectCommand({ Bucket: aws.config.BUCKET, Key: key, Body: bytes }));
-    planned.push({ name, key, size: bytes.length, method: "PUT" });
-  }
-  const now = new Date().toISOString();
-  const job: JobRecord = {
-    id,
-    email: "ranger@example.org",
-    status: "uploading",
-    createdAt: now,
-    updatedAt: now,
-    fileCount: 0,
-    totalBytes: 0,
-    options,
-    progress: { processed: 0, total: planned.length },
-    attempts: 0,
-  };
-  await store.create(job);
-  const added = await new FilePlan(redis.redis, { retentionDays: 7 }).add(id, planned.map((file) => ({ ...file, type: "image/jpeg", method: "PUT" as const })), { maxFiles: 1000, maxTotalBytes: 1e12 });
-  assert.ok(added.ok);
-  assert.equal((await store.transition(id, ["uploading"], "queued")).ok, true);
-  if (send) await sendJobMessage(id);
-  return id;
+/** A queued job whose files are already in S3, and its message on the queue (test/helpers/queuedJob.ts). */
+function queuedJob(files: Record<string, Buffer>, send = true, options: JobRecord["options"] = {}): Promise<string> {
+  return queuedJobIn(aws, store, files, { send, jobOptions: options });
 }
 
-async function sendJobMessage(jobId: string, queueUrl = aws.queueUrl): Promise<void> {
-  await aws.clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ jobId }) }));
+function sendJobMessage(jobId: string, queueUrl = aws.queueUrl): Promise<void> {
+  return sendJobMessageTo(aws, jobId, queueUrl);
 }
 
 function worker(extra: Partial<WorkerOptions> = {}): { worker: QueueWorker; lines: string[] } {
