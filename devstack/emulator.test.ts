@@ -115,3 +115,31 @@ test("the emulator listens on loopback only", async () => {
     await emulator.close();
   }
 });
+
+test("the emulator answers a browser's CORS as the bucket's rule does: preflights, and every answer marked", async () => {
+  const emulator = await startEmulator();
+  try {
+    const origin = "http://127.0.0.1:3000";
+    const preflight = await fetch(`${emulator.endpoint}/${BUCKET}/jobs/x/input/a.jpg?X-Amz-Signature=1`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "PUT", "access-control-request-headers": "content-type" },
+    });
+    assert.equal(preflight.status, 200);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), origin);
+    assert.equal(preflight.headers.get("access-control-allow-methods"), "GET, PUT, POST, HEAD");
+    assert.equal(preflight.headers.get("access-control-allow-headers"), "content-type");
+    await clientsFor(emulator.endpoint).s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const form = new FormData();
+    form.append("key", "jobs/x/input/a.jpg");
+    form.append("file", new Blob([Buffer.from("photo")]));
+    const posted = await fetch(`${emulator.endpoint}/${BUCKET}`, { method: "POST", body: form, headers: { origin } });
+    assert.equal(posted.status, 204);
+    assert.equal(posted.headers.get("access-control-allow-origin"), origin);
+    assert.equal(posted.headers.get("access-control-expose-headers"), "ETag", "multipart uploads read each part's ETag");
+    const refused = await fetch(`${emulator.endpoint}/no-such-bucket/k`, { headers: { origin } });
+    assert.equal(refused.status, 404);
+    assert.equal(refused.headers.get("access-control-allow-origin"), origin, "errors too, so the page can read why");
+  } finally {
+    await emulator.close();
+  }
+});

@@ -1,4 +1,5 @@
-// The S3 + SQS emulator (fauxqs) inside this process, on loopback only.
+// The S3 + SQS emulator (fauxqs) inside this process, on loopback only, answering browsers'
+// CORS as the bucket's rule would (emulatorCors.ts).
 //
 // With folders given, it keeps its state on disk, so stopping and starting `npm start` loses
 // nothing: queues and messages (visibility deadlines and receive counts included) in fauxqs's
@@ -12,6 +13,7 @@
 // persistence classes are fauxqs's own, loaded from its dist folder since the package does not
 // export them by name.
 import { buildApp } from "fauxqs";
+import { playBucketCors } from "./emulatorCors.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
@@ -54,6 +56,7 @@ interface Inspection {
 export async function startEmulator(folders?: EmulatorFolders): Promise<Emulator> {
   const persistent = folders ? await persistentStores(folders) : undefined;
   const app = buildApp({ logger: false, ...(persistent ? { stores: persistent.stores } : {}) });
+  playBucketCors(app);
   const close = async () => {
     await app.close();
     persistent?.close();

@@ -29,7 +29,7 @@ export interface Provisioned {
 }
 
 export interface ProvisionOptions {
-  /** Put BUCKET_CORS on the bucket; not for the embedded emulator, whose CORS proxy plays the rule. */
+  /** Put BUCKET_CORS on the bucket; not for the embedded emulator, whose server plays the rule (emulatorCors.ts). */
   putBucketCors: boolean;
   log: (line: string) => void;
 }

@@ -12,7 +12,6 @@ import { PortInUseError, startApiServer, type ApiServer } from "../functions/nod
 import type { OpenedClassifier, OpenModel, SpeciesClassifier } from "../gpu-worker/pipeline/index.ts";
 import { createWorker, localCredentials, openQueues, openWorkerClassifier, openWorkerModel } from "../gpu-worker/worker/main.ts";
 import type { QueueWorker, WorkerOptions } from "../gpu-worker/worker/worker.ts";
-import { startCorsProxy } from "./corsProxy.ts";
 import { DataDirInUseError, openDataDir } from "./dataDir.ts";
 import { startEmulator, type Emulator } from "./emulator.ts";
 import { provision } from "./provision.ts";
@@ -40,7 +39,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** The page and the API: http://127.0.0.1:<port> */
   url: string;
-  /** Where S3 and SQS are reached (the CORS proxy in front of fauxqs, or AWS_ENDPOINT_URL). */
+  /** Where S3 and SQS are reached (the embedded fauxqs, or AWS_ENDPOINT_URL). */
   awsEndpoint: string;
   /** The configuration in effect (endpoint and queue URL filled in). */
   config: Config;
@@ -99,9 +98,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const started = await startEmulator({ sqs: dataDir.sqs, s3: dataDir.s3 });
       emulator = started;
       cleanups.push(() => started.close());
-      const proxy = await startCorsProxy(Number(new URL(started.endpoint).port));
-      cleanups.push(() => proxy.close());
-      awsEndpoint = proxy.endpoint;
+      awsEndpoint = started.endpoint;
       log(`Uploads, results and queued jobs are kept in ${dataDir.root} (\`npm run reset\` empties it).`);
     }
     const storageStartedAt = new Date();

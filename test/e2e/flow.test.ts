@@ -1,4 +1,4 @@
-// End to end over real HTTP: the local stack (API, fauxqs behind its CORS proxy, shared Redis
+// End to end over real HTTP: the local stack (API, fauxqs answering CORS, shared Redis
 // under a random key prefix, the worker with the tiny model). A browser-like client creates a
 // job, uploads one file by presigned PUT and a zip by multipart in several parts, submits,
 // polls to done and downloads the zip through the presigned URL.

@@ -46,7 +46,7 @@ esac
     const calls = (await readFile(log, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as string[]);
     const find = (action: string) => calls.find((call) => call[1] === action);
     assert.deepEqual(find("create-bucket"), ["s3api", "create-bucket", "--bucket", "b-test"]);
-    assert.equal(find("put-bucket-cors")!.at(-1), `file://${CORS_FILE}`, "the rule provision.ts and the CORS proxy read");
+    assert.equal(find("put-bucket-cors")!.at(-1), `file://${CORS_FILE}`, "the rule provision.ts and the emulator's CORS hooks read");
     const queues = calls.filter((call) => call[1] === "create-queue");
     assert.equal(queues[0]?.[3], "dlq-test");
     assert.equal(queues[1]?.[3], "q-test");
