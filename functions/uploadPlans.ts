@@ -1,5 +1,5 @@
 // Upload plans for planned files, as POST /api/jobs, POST .../files and POST .../uploads/sign
-// answer with them: a presigned PUT, or a multipart upload (created here when the file has none
+// answer with them: a presigned PUT (or form POST, when the client asks: browsers), or a multipart upload (created here when the file has none
 // open) with its first part URLs. An answer never passes MAX_BODY_BYTES: plans go in the order
 // asked while they fit, multipart plans get their first parts from what room is left, and the
 // files that did not fit are counted in `unsigned` for the client to ask for again.
@@ -10,7 +10,7 @@ import { UploadSigner } from "./presign.ts";
 import type { AppDeps } from "./types.ts";
 import { INITIAL_SIGNED_PARTS, partCountFor, partSizeFor } from "./uploadPlan.ts";
 import { MAX_BODY_BYTES } from "./wire.ts";
-import type { MultipartUploadPlan, UploadPlan, UploadPlans } from "./wire.ts";
+import type { MultipartUploadPlan, SingleUpload, UploadPlan, UploadPlans } from "./wire.ts";
 
 /** Room an answer keeps for what surrounds its plans (jobId, expiresAt, limits, unsigned). */
 const ENVELOPE_BYTES = 4_096;
@@ -26,7 +26,7 @@ export interface Planner {
   plan: FilePlan;
   signer: UploadSigner;
   /** Plans for `files` (in that order) that fit in one answer; see the top of this file. */
-  plansFor(jobId: string, files: readonly PlannedFile[], budget?: number): Promise<Pick<UploadPlans, "uploads" | "unsigned">>;
+  plansFor(jobId: string, files: readonly PlannedFile[], options?: { singleUpload?: SingleUpload | undefined; budget?: number }): Promise<Pick<UploadPlans, "uploads" | "unsigned">>;
   /** The file's open multipart upload id, opening one first when it has none (never opened, completed or aborted). */
   openUpload(jobId: string, file: PlannedFile): Promise<string>;
 }
@@ -48,7 +48,10 @@ export function planner(deps: Pick<AppDeps, "config" | "store" | "aws">): Planne
     return now.uploadId;
   }
 
-  async function bare(file: PlannedFile): Promise<UploadPlan> {
+  async function bare(file: PlannedFile, singleUpload: SingleUpload): Promise<UploadPlan> {
+    if (file.method === "PUT" && singleUpload === "POST") {
+      return { name: file.name, method: "POST", ...(await signer.post(file.key, file.type ?? "application/octet-stream", file.size)) };
+    }
     if (file.method === "PUT") {
       return { name: file.name, method: "PUT", url: await signer.put(file.key, file.type ?? "application/octet-stream", file.size), headers: { "content-type": file.type ?? "application/octet-stream" } };
     }
@@ -74,7 +77,8 @@ export function planner(deps: Pick<AppDeps, "config" | "store" | "aws">): Planne
     }
   }
 
-  async function plansFor(jobId: string, files: readonly PlannedFile[], budget = MAX_BODY_BYTES - ENVELOPE_BYTES): Promise<Pick<UploadPlans, "uploads" | "unsigned">> {
+  async function plansFor(jobId: string, files: readonly PlannedFile[], options: { singleUpload?: SingleUpload | undefined; budget?: number } = {}): Promise<Pick<UploadPlans, "uploads" | "unsigned">> {
+    const budget = options.budget ?? MAX_BODY_BYTES - ENVELOPE_BYTES;
     const ready: PlannedFile[] = [...files];
     let next = 0;
     await Promise.all(
@@ -89,7 +93,7 @@ export function planner(deps: Pick<AppDeps, "config" | "store" | "aws">): Planne
     const entries: { file: PlannedFile; plan: UploadPlan }[] = [];
     let used = 2; // the list's brackets
     for (const file of ready) {
-      const entry = await bare(file);
+      const entry = await bare(file, options.singleUpload ?? "PUT");
       const bytes = jsonBytes(entry) + 1;
       if (used + bytes > budget) break;
       entries.push({ file, plan: entry });

@@ -28,6 +28,8 @@ const FileToUpload = z.object({
   type: z.string().max(255).optional(),
 });
 
+const SingleUpload = z.enum(["PUT", "POST"], { error: 'singleUpload: "PUT" (a presigned URL) or "POST" (a presigned form).' }).optional();
+
 const FilesPage = z.array(FileToUpload).max(MAX_PAGE_FILES, { error: `files: send at most ${MAX_PAGE_FILES} files per request; add the rest with POST /api/jobs/<id>/files` });
 
 export const CreateJobBody = z.object({
@@ -41,6 +43,7 @@ export const CreateJobBody = z.object({
     }),
   /** The first page of files, or none. */
   files: FilesPage.optional(),
+  singleUpload: SingleUpload,
   options: z
     .object({
       renderThreshold: threshold.optional(),
@@ -65,13 +68,14 @@ export const CreateJobBody = z.object({
 });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
 
-export const AddFilesBody = z.object({ files: FilesPage.min(1, { error: "files: send at least one file" }) });
+export const AddFilesBody = z.object({ files: FilesPage.min(1, { error: "files: send at least one file" }), singleUpload: SingleUpload });
 
 export const SignUploadsBody = z.object({
   names: z
     .array(z.string().min(1).max(MAX_RAW_NAME_LENGTH))
     .min(1, { error: "names: ask for at least one file" })
     .max(MAX_PAGE_FILES, { error: `names: ask for at most ${MAX_PAGE_FILES} files per request` }),
+  singleUpload: SingleUpload,
 });
 
 export const SignPartsBody = z.object({

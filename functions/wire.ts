@@ -41,8 +41,15 @@ export interface FileToUpload {
   type?: string;
 }
 
+/**
+ * How a file sent in one request is signed: a PUT URL (the default), or a form POST, which a
+ * browser sends without a CORS preflight (one round trip per file instead of two).
+ */
+export type SingleUpload = "PUT" | "POST";
+
 export interface CreateJobRequest {
   email: string;
+  singleUpload?: SingleUpload;
   /** The first page of files (at most MAX_PAGE_FILES), or none: add the rest with POST .../files. */
   files?: FileToUpload[];
   options?: JobOptions;
@@ -55,11 +62,13 @@ export interface CreateJobRequest {
 
 export interface AddFilesRequest {
   files: FileToUpload[];
+  singleUpload?: SingleUpload;
 }
 
 export interface SignUploadsRequest {
   /** Names as the plans gave them (the server's safe form of each uploaded name). */
   names: string[];
+  singleUpload?: SingleUpload;
 }
 
 /** Send the file in one PUT to `url` with exactly `headers` (its length is signed too). */
@@ -84,7 +93,15 @@ export interface MultipartUploadPlan {
   };
 }
 
-export type UploadPlan = PutUploadPlan | MultipartUploadPlan;
+/** POST the form to `url`: `fields` in this order, then the file as the field "file" (its length is in the policy). */
+export interface PostUploadPlan {
+  name: string;
+  method: "POST";
+  url: string;
+  fields: Record<string, string>;
+}
+
+export type UploadPlan = PutUploadPlan | PostUploadPlan | MultipartUploadPlan;
 
 export interface SignedPart {
   partNumber: number;

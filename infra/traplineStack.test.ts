@@ -144,6 +144,8 @@ describe("Trapline stack (default settings)", () => {
     const rule = rules[0]!;
     assert.deepEqual(rule.AllowedOrigins, [{ "Fn::Join": ["", ["https://", { "Fn::GetAtt": [idOf(stack, stack.site.distribution), "DomainName"] }]] }]);
     assert.ok((rule.AllowedMethods as string[]).includes("PUT"));
+    // The page sends single files as presigned form POSTs (no preflight).
+    assert.ok((rule.AllowedMethods as string[]).includes("POST"));
     assert.deepEqual(rule.ExposedHeaders, ["ETag"]);
   });
 

@@ -89,7 +89,7 @@ export class TraplineStack extends Stack {
       cors: [
         {
           allowedOrigins: [this.site.url],
-          allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
           allowedHeaders: ["*"],
           exposedHeaders: ["ETag"],
           maxAge: 3600,

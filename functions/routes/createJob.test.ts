@@ -97,6 +97,41 @@ describe("POST /api/jobs", () => {
     assert.equal(job?.totalBytes, 11);
   });
 
+  test("singleUpload POST: small files get presigned forms pinning key, type and exact length, which storage takes; on each route that signs", async () => {
+    const response = await api.call("POST", "/api/jobs", {
+      email: "ranger@example.org",
+      singleUpload: "POST",
+      files: [
+        { name: "cam1/IMG_1.JPG", size: 5, type: "image/jpeg" },
+        { name: "cards.zip", size: 20 * MiB },
+      ],
+    });
+    assert.equal(response.status, 201, JSON.stringify(response.json));
+    const jobId = response.json.jobId;
+    const [form, big] = response.json.uploads as unknown as [{ method: string; url: string; fields: Record<string, string> }, { method: string }];
+    assert.equal(form.method, "POST");
+    assert.equal(big.method, "multipart", "a large file still goes in parts");
+    assert.equal(form.url, `${new URL(form.url).origin}/${api.aws.config.BUCKET}`);
+    assert.equal(form.fields["key"], `jobs/${jobId}/input/cam1/IMG_1.JPG`);
+    const policy = JSON.parse(Buffer.from(form.fields["Policy"]!, "base64").toString("utf8")) as { conditions: unknown[] };
+    assert.deepEqual(policy.conditions.slice(0, 4), [{ bucket: api.aws.config.BUCKET }, ["content-length-range", 5, 5], { key: form.fields["key"] }, { "Content-Type": "image/jpeg" }]);
+
+    const body = new FormData();
+    for (const [name, value] of Object.entries(form.fields)) body.append(name, value);
+    body.append("file", new Blob([Buffer.from("12345")]));
+    assert.equal((await fetch(form.url, { method: "POST", body })).status, 204);
+    const missing = await api.call("GET", `/api/jobs/${jobId}/files?missing=1`);
+    assert.deepEqual((missing.json.files as { name: string }[]).map((file) => file.name), ["cards.zip"], "the form's file is in storage");
+
+    const added = await api.call("POST", `/api/jobs/${jobId}/files`, { files: [{ name: "cam2/IMG_2.JPG", size: 3 }], singleUpload: "POST" });
+    assert.equal(added.json.uploads[0]?.method, "POST");
+    const signed = await api.call("POST", `/api/jobs/${jobId}/uploads/sign`, { names: ["cam2/IMG_2.JPG"], singleUpload: "POST" });
+    assert.equal(signed.json.uploads[0]?.method, "POST");
+    const put = await api.call("POST", `/api/jobs/${jobId}/uploads/sign`, { names: ["cam2/IMG_2.JPG"] });
+    assert.equal(put.json.uploads[0]?.method, "PUT", "PUT unless asked");
+    await expect400({ ...ok, singleUpload: "GET" }, "invalid_request", /singleUpload: "PUT" \(a presigned URL\) or "POST"/);
+  });
+
   test("a very large file gets bigger parts (at most 10,000) and its first part URLs; the rest are signed on request", async () => {
     const size = 100 * GiB;
     const response = await api.call("POST", "/api/jobs", { email: "ranger@example.org", files: [{ name: "season.zip", size }] });

@@ -80,7 +80,7 @@ export function createJobRoutes(deps: AppDeps): Hono {
     await store.create(job);
     await idle.idle.started(jobId, countedBy);
     const planned = await addPage(deps, plans, jobId, files);
-    const answer: CreatedJob = { jobId, expiresAt: expiry(config.PRESIGN_SECONDS), limits, ...(await plans.plansFor(jobId, planned)) };
+    const answer: CreatedJob = { jobId, expiresAt: expiry(config.PRESIGN_SECONDS), limits, ...(await plans.plansFor(jobId, planned, { singleUpload: body.singleUpload })) };
     return c.json(answer, 201);
   });
 }

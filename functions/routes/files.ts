@@ -21,11 +21,11 @@ export function fileRoutes(deps: AppDeps): Hono {
     .post("/api/jobs/:id/files", async (c) => {
       const id = c.req.param("id");
       checkJobId(id);
-      const { files } = await parseBody(c, AddFilesBody);
+      const { files, singleUpload } = await parseBody(c, AddFilesBody);
       const checked = checkPage(files, config);
       await idle.uploadingJob(id);
       const planned = await addPage(deps, plans, id, checked);
-      const answer: UploadPlans = { expiresAt: expiry(config.PRESIGN_SECONDS), ...(await plans.plansFor(id, planned)) };
+      const answer: UploadPlans = { expiresAt: expiry(config.PRESIGN_SECONDS), ...(await plans.plansFor(id, planned, { singleUpload })) };
       return c.json(answer, 200);
     })
     .get("/api/jobs/:id/files", async (c) => {

@@ -73,7 +73,7 @@ export function uploadRoutes(deps: AppDeps): Hono {
     .post("/api/jobs/:id/uploads/sign", async (c) => {
       const id = c.req.param("id");
       checkJobId(id);
-      const { names } = await parseBody(c, SignUploadsBody);
+      const { names, singleUpload } = await parseBody(c, SignUploadsBody);
       await idle.uploadingJob(id);
       // Names as the plans gave them are safe already; one sent as the user typed it is made safe the same way.
       const safe = names.map((name) => safeRelativePath(name) ?? name);
@@ -85,7 +85,7 @@ export function uploadRoutes(deps: AppDeps): Hono {
           details: { names: shown },
         });
       }
-      const answer: UploadPlans = { expiresAt: expiry(config.PRESIGN_SECONDS), ...(await plans.plansFor(id, files as PlannedFile[])) };
+      const answer: UploadPlans = { expiresAt: expiry(config.PRESIGN_SECONDS), ...(await plans.plansFor(id, files as PlannedFile[], { singleUpload })) };
       const parts = answer.uploads.reduce((sum, plan) => sum + (plan.method === "multipart" ? plan.multipart.parts.length : 0), 0);
       if (parts > 0) await limits.signParts(id, parts);
       return c.json(answer, 200);

@@ -179,6 +179,8 @@ export async function uploadPlanPages(ctx: UploaderContext, pages: AsyncIterable
             continue;
           }
           if (plan.method === "PUT") queue.push({ kind: "put", file, plan: { url: plan.url, headers: plan.headers, expiresAt: page.expiresAt } });
+          // This client never asks for form uploads (singleUpload "POST" spares browsers a preflight, not Node).
+          else if (plan.method === "POST") fail(plan.name, "the API answered with a form upload, which this client did not ask for");
           else {
             const upload = new MultipartFile(ctx, file, plan, page.expiresAt);
             if (page.resumed) {

@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Request, Route } from "playwright-core";
 import { spawnNpmStart } from "../e2e/stack.ts";
 import { launchChromium } from "../helpers/chromium.ts";
 import { freePort } from "../helpers/freePort.ts";
@@ -65,4 +65,36 @@ export async function jobIdOf(page: Page): Promise<string> {
   // Page-side code as a string: this file is type-checked as Node code, without DOM globals.
   await page.waitForFunction("/^#\\/jobs\\/[A-Za-z0-9_-]{22}$/.test(location.hash)", undefined, { timeout: 30_000 });
   return new URL(page.url()).hash.split("/").pop()!;
+}
+
+/**
+ * A request of the page that carries a file's bytes to storage: a presigned PUT (a file or a
+ * part: its name in the job and part number come from the path) or a presigned form POST (the
+ * page's single-request files). A form's name is not known: its key is a field of the body, and
+ * Chromium shows tests no body of a request that holds a file from disk. Tests count forms and
+ * ask the API which files storage holds.
+ */
+export type StorageUpload = { method: "PUT"; name: string; partNumber?: number } | { method: "POST" };
+
+/** The upload a request is, if it is one. */
+export function storageUpload(request: Request): StorageUpload | undefined {
+  const url = new URL(request.url());
+  if (request.method() === "PUT" && url.pathname.includes("/input/")) {
+    const partNumber = url.searchParams.get("partNumber");
+    return { method: "PUT", name: decodeURIComponent(url.pathname.split("/input/")[1]!), ...(partNumber ? { partNumber: Number(partNumber) } : {}) };
+  }
+  if (request.method() === "POST" && (request.headers()["content-type"] ?? "").startsWith("multipart/form-data")) return { method: "POST" };
+  return undefined;
+}
+
+/** Sends the page's uploads to storage through `handler` (which may delay, refuse or hold them); other requests go on untouched. */
+export async function routeUploads(page: Page, handler: (route: Route, upload: StorageUpload) => unknown): Promise<void> {
+  await page.route(
+    () => true,
+    async (route) => {
+      const upload = storageUpload(route.request());
+      if (!upload) return route.fallback();
+      await handler(route, upload);
+    },
+  );
 }

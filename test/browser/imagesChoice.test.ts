@@ -7,12 +7,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Route } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { loadConfig } from "../../core/config.ts";
 import { startLocalStack, type LocalStack } from "../../devstack/stack.ts";
 import { noiseJpeg } from "../e2e/photos.ts";
 import { deleteKeysWithPrefix } from "../helpers/redis.ts";
-import { ARTIFACTS, EMAIL, launchBrowser, MiB, newPage, UPLOAD_ENV } from "./harness.ts";
+import { ARTIFACTS, EMAIL, launchBrowser, MiB, newPage, routeUploads, UPLOAD_ENV } from "./harness.ts";
 
 let browser: Browser;
 let stack: LocalStack;
@@ -42,8 +42,8 @@ test("each choice shows its download for the files picked; the one chosen is the
   }
   const page = await newPage(browser, { width: 1100, height: 1000 });
   // Storage answers slowly, so the upload is still running when the lock is checked.
-  await page.route(/\/input\//, async (route: Route) => {
-    if (route.request().method() === "PUT") await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await routeUploads(page, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     await route.continue().catch(() => {});
   });
   await page.goto(stack.url);

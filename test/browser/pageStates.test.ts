@@ -14,14 +14,14 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import type { Browser, Page, Route } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { loadConfig } from "../../core/config.ts";
 import { inputPrefix, redisKeys, resultKey } from "../../core/keys.ts";
 import { startLocalStack, type LocalStack } from "../../devstack/stack.ts";
 import { noiseJpeg, photo } from "../e2e/photos.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
-import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, startNpmStart, UPLOAD_ENV } from "./harness.ts";
+import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, routeUploads, startNpmStart, UPLOAD_ENV } from "./harness.ts";
 
 let browser: Browser;
 let work: string;
@@ -185,9 +185,8 @@ describe("without a worker", () => {
     // Slow storage, so that the cancel lands mid-upload; every PUT the page starts is recorded.
     let cancelledAt = Infinity;
     const startedAfterCancel: string[] = [];
-    await page.route(/\/input\//, async (route: Route) => {
-      if (route.request().method() !== "PUT") return route.fallback();
-      if (Date.now() > cancelledAt) startedAfterCancel.push(new URL(route.request().url()).pathname);
+    await routeUploads(page, async (route, upload) => {
+      if (Date.now() > cancelledAt) startedAfterCancel.push(upload.method === "PUT" ? upload.name : "a form upload");
       await new Promise((resolve) => setTimeout(resolve, 700));
       await route.continue().catch(() => {}); // the page may have aborted it meanwhile
     });
@@ -261,7 +260,7 @@ describe("without a worker", () => {
   test("a stalled upload shows no speed and no time left, but how long nothing moved", async () => {
     const page = await newPage(browser, { width: 1100, height: 800 });
     // Storage that takes the request and never answers: a dead line.
-    await page.route(/\/input\//, (route) => (route.request().method() === "PUT" ? undefined : route.fallback()));
+    await routeUploads(page, () => undefined);
     await page.goto(stack.url);
     await page.getByLabel("Your email").fill(EMAIL);
     await page.locator("#pick-files").setInputFiles([await put("stall/IMG_0001.JPG", await photo())]);

@@ -18,7 +18,7 @@ import { noiseJpeg, photo } from "../e2e/photos.ts";
 import { deleteKeysWithPrefix } from "../helpers/redis.ts";
 import { readZip } from "../helpers/readZip.ts";
 import { writeTinyDetector } from "../helpers/tinyModels.ts";
-import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, startNpmStart, UPLOAD_ENV } from "./harness.ts";
+import { ARTIFACTS, EMAIL, jobIdOf, launchBrowser, MiB, newPage, routeUploads, startNpmStart, UPLOAD_ENV } from "./harness.ts";
 
 let browser: Browser;
 let work: string;
@@ -111,8 +111,9 @@ test("a job in progress shows its bar and countdown; a refused upload says so an
   try {
     const page = await newPage(browser, { width: 390, height: 844 });
     let refuse = true;
-    await page.route("**/refused.jpg?**", (route) =>
-      refuse && route.request().method() === "PUT"
+    await routeUploads(page, (route, upload) =>
+      // big.jpg goes in parts (PUTs): the one form upload is refused.jpg.
+      refuse && upload.method === "POST"
         ? route.fulfill({ status: 403, headers: { "access-control-allow-origin": "*" }, body: "<Error><Code>AccessDenied</Code></Error>" })
         : route.fallback(),
     );

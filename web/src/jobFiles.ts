@@ -8,10 +8,15 @@ import type { JobOptions } from "../../core/jobs.ts";
 import { MAX_PAGE_FILES, type UploadPlan, type UploadPlans } from "../../functions/wire.ts";
 import { ApiError, type Api } from "./api.ts";
 import type { Connection } from "./connection.ts";
-import { learnClock, linkStillGood } from "./linkExpiry.ts";
+import { formTimes, learnClock, linkStillGood, type LinkTimes } from "./linkExpiry.ts";
 import type { PickedList } from "./pickedList.ts";
 import { CancelledError, isConnectionError } from "./uploader.ts";
 
+/**
+ * Files sent in one request go as presigned form POSTs: a form is a simple cross-origin
+ * request, so the browser skips the CORS preflight a presigned PUT costs per file.
+ */
+const SINGLE_UPLOAD = "POST";
 /** Plans held at once: a few minutes of sending ahead, not the whole job. */
 const PLANS_HELD = 2_000;
 /** Files signed in one request when the queue needs plans (at most MAX_PAGE_FILES). */
@@ -46,6 +51,7 @@ export class JobFiles {
     const first = request.indices.slice(0, MAX_PAGE_FILES);
     const created = await api.createJob({
       email: request.email,
+      singleUpload: SINGLE_UPLOAD,
       files: first.map((index) => fileToUpload(list, index)),
       totals: { files: request.indices.length, bytes: request.indices.reduce((sum, index) => sum + list.file(index).size, 0) },
       ...(request.options ? { options: request.options } : {}),
@@ -70,7 +76,7 @@ export class JobFiles {
     for (let at = 0; at < indices.length && !this.#stopped; ) {
       const page = indices.slice(at, at + MAX_PAGE_FILES);
       try {
-        const answer = await this.#api.addFiles(this.jobId, { files: page.map((index) => fileToUpload(this.#list, index)) });
+        const answer = await this.#api.addFiles(this.jobId, { files: page.map((index) => fileToUpload(this.#list, index)), singleUpload: SINGLE_UPLOAD });
         this.#connection.up();
         this.#took(page, answer);
       } catch (error) {
@@ -139,7 +145,7 @@ export class JobFiles {
       const held = this.#plans.get(next);
       if (this.#listed[next] && this.#list.state(next) === "ready" && !this.#signing.has(next) && !(held && stillGood(held))) batch.push(next);
     }
-    const work = this.#api.signUploads(this.jobId, { names: batch.map((at) => this.serverName(at)) }).then((answer) => {
+    const work = this.#api.signUploads(this.jobId, { names: batch.map((at) => this.serverName(at)), singleUpload: SINGLE_UPLOAD }).then((answer) => {
       noteClock(answer);
       batch.forEach((at, position) => {
         const plan = answer.uploads[position];
@@ -173,8 +179,10 @@ export class JobFiles {
 }
 
 /** A link of a plan, to tell its age by (a multipart plan may come with no part links yet). */
-function linkOf(plan: UploadPlan): string | undefined {
-  return plan.method === "PUT" ? plan.url : plan.multipart.parts[0]?.url;
+function linkOf(plan: UploadPlan): string | LinkTimes | null | undefined {
+  if (plan.method === "PUT") return plan.url;
+  if (plan.method === "POST") return formTimes(plan.fields);
+  return plan.multipart.parts[0]?.url;
 }
 
 /** Links in a plan are still good to start with; the multipart upload itself does not expire (its parts are signed as needed). */

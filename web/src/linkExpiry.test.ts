@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { learnClock, linkExpiresAt, linkStillGood } from "./linkExpiry.ts";
+import { formTimes, learnClock, linkExpiresAt, linkStillGood } from "./linkExpiry.ts";
 
 test("reads X-Amz-Date plus X-Amz-Expires from a presigned link", () => {
   const url = "http://127.0.0.1:9000/b/k.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20250301T120000Z&X-Amz-Expires=3600&X-Amz-Signature=abc";
@@ -33,4 +33,16 @@ test("a short-lived link just signed is good (half its life), not re-signed for 
   assert.equal(linkStillGood(url, signed + 1_000), true);
   assert.equal(linkStillGood(url, signed + 31_000), false);
   assert.equal(linkStillGood("https://x/unsigned"), true, "a link that says nothing of its expiry");
+});
+
+test("a form upload's times come from its X-Amz-Date field and its policy's expiration", () => {
+  const signed = Date.UTC(2025, 2, 1, 12, 0, 0);
+  const policy = btoa(JSON.stringify({ expiration: "2025-03-01T13:00:00.000Z", conditions: [] }));
+  const times = formTimes({ "X-Amz-Date": "20250301T120000Z", Policy: policy });
+  assert.deepEqual(times, { signedAt: new Date(signed), expiresAt: new Date("2025-03-01T13:00:00.000Z") });
+  learnClock(times, signed);
+  assert.equal(linkStillGood(times, signed + 54 * 60_000), true);
+  assert.equal(linkStillGood(times, signed + 56 * 60_000), false);
+  assert.equal(formTimes({ "X-Amz-Date": "20250301T120000Z", Policy: "not base64 json" }), null);
+  assert.equal(linkStillGood(null), true, "a form whose times cannot be read says nothing of its expiry");
 });

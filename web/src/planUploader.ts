@@ -1,4 +1,4 @@
-// An Uppy uploader that follows the API's upload plan: a presigned PUT per small file, and for
+// An Uppy uploader that follows the API's upload plan: a presigned form POST (or PUT) per small file, and for
 // large ones the multipart upload the API opened, one part at a time, each part recorded with
 // the API (so a resume on another page load sends only the rest), completed and aborted through
 // its JSON helpers (functions/routes/uploads.ts). @uppy/core's fetcher sends each request with
@@ -9,7 +9,7 @@
 // signs raw S3 requests and starts multipart uploads itself, which this API's plan does not allow.
 import { BasePlugin, type PluginOpts, type Uppy } from "@uppy/core";
 import { fetcher, type Body, type Meta, type UppyFile } from "@uppy/core/utils";
-import type { ListedParts, MultipartUploadPlan, PutUploadPlan, SignedParts, UploadPlan } from "../../functions/wire.ts";
+import type { ListedParts, MultipartUploadPlan, PostUploadPlan, PutUploadPlan, SignedParts, UploadPlan } from "../../functions/wire.ts";
 import type { Api } from "./api.ts";
 import { learnClock, linkStillGood } from "./linkExpiry.ts";
 
@@ -95,6 +95,7 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
       if (!plan) throw new Error("This file is not part of the job's plan; start the upload again.");
       progress(0);
       if (plan.method === "multipart") await this.#sendMultipart(plan, file.data as Blob, progress, controller.signal);
+      else if (plan.method === "POST") await this.#sendPost(plan, file.data as Blob, progress, controller.signal);
       else await this.#sendPut(plan, file.data as Blob, progress, controller.signal);
       if (live()) this.uppy.emit("upload-success", this.uppy.getFile(file.id), { status: 200, uploadURL: plan.name });
     } catch (error) {
@@ -106,6 +107,16 @@ export class PlanUploader<M extends Meta, B extends Body> extends BasePlugin<Pla
 
   async #sendPut(plan: PutUploadPlan, data: Blob, progress: (sent: number) => void, signal: AbortSignal): Promise<void> {
     await send(plan.url, { method: "PUT", body: data, headers: plan.headers, signal, onUploadProgress: (event) => progress(event.loaded) });
+    progress(data.size);
+  }
+
+  async #sendPost(plan: PostUploadPlan, data: Blob, progress: (sent: number) => void, signal: AbortSignal): Promise<void> {
+    // S3 reads the fields in order and the file last; what follows the file is ignored.
+    const form = new FormData();
+    for (const [name, value] of Object.entries(plan.fields)) form.append(name, value);
+    form.append("file", data);
+    // The form's own fields count in `loaded`: the file's progress never passes its size.
+    await send(plan.url, { method: "POST", body: form, signal, onUploadProgress: (event) => progress(Math.min(event.loaded, data.size)) });
     progress(data.size);
   }
 
@@ -163,7 +174,7 @@ function range(from: number, to: number): number[] {
  * that sends nothing for STALL_MS a StorageError with status 0 (a dropped connection). fetcher's
  * own timeout only calls onTimeout, so the stall aborts the request through a signal of its own.
  */
-async function send(url: string, options: { method: string; body: Blob; headers?: Record<string, string>; signal: AbortSignal; onUploadProgress: (event: ProgressEvent) => void }): Promise<XMLHttpRequest> {
+async function send(url: string, options: { method: string; body: Blob | FormData; headers?: Record<string, string>; signal: AbortSignal; onUploadProgress: (event: ProgressEvent) => void }): Promise<XMLHttpRequest> {
   const request = new AbortController();
   const relay = () => request.abort();
   options.signal.addEventListener("abort", relay, { once: true });
