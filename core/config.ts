@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { emailProblem } from "./email.ts";
 import { DEFAULT_SHARD_IMAGES } from "./jobs.ts";
+import { MAX_BATCH } from "../gpu-worker/pipeline/detector/batchSize.ts";
+import { EXECUTION_PROVIDERS } from "../gpu-worker/pipeline/detector/inferenceProtocol.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -43,9 +45,10 @@ export const ConfigSchema = z.object({
    * classifier; "none" for no species; unset: the manifest's default when its weights are here.
    */
   CLASSIFIER: z.string().trim().min(1).optional(),
-  /** Execution provider for the worker: auto (CUDA when present), cuda or cpu. */
-  PROVIDER: z.enum(["auto", "cuda", "cpu"]).default("auto"),
-  BATCH_SIZE: z.coerce.number().int().min(1).max(64).default(4),
+  /** Execution provider for the worker, as the CLI's --provider: auto (CUDA when present, else the CPU), cpu, cuda or tensorrt (only when named). */
+  PROVIDER: z.enum(EXECUTION_PROVIDERS).default("auto"),
+  /** Images per inference call; unset: sized to the provider, model and GPU memory (gpu-worker/pipeline/detector/batchSize.ts). */
+  BATCH_SIZE: z.coerce.number().int().min(1).max(MAX_BATCH).optional(),
   /** Default render threshold; unset means the model's typical threshold. */
   RENDER_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   OUTPUT_THRESHOLD: probability(0.005),

@@ -14,6 +14,7 @@ import { readZip } from "../../test/helpers/readZip.ts";
 import { LABELS, labelsFile } from "../../test/helpers/speciesLabels.ts";
 import { writeTinyClassifier, writeTinyDetector } from "../../test/helpers/tinyModels.ts";
 import { storedEntry, zipBytes } from "../../test/helpers/zipBytes.ts";
+import { providerLibraryPath } from "../pipeline/detector/providerLibraries.ts";
 import { ZIP_OWN_NAMES } from "../pipeline/zipLayout.ts";
 
 const CLI = join(import.meta.dirname, "main.ts");
@@ -309,4 +310,13 @@ test("a classifier whose labels do not fit, an unreadable labels file, an unknow
   expectError(run("--classifier", "speciesnet-v9"), /unknown classifier "speciesnet-v9"\. Known classifiers: speciesnet-v4\.0\.0a/);
   expectError(run("--classifier", "speciesnet-v4.0.0a"), /the weights for speciesnet-v4\.0\.0a are not on this machine.*tf2onnx/);
   assert.ok(!existsSync(join(dir, "bad.zip")));
+});
+
+test("--provider: tensorrt is offered; named where its library is missing, the run stops before the first photo saying what is missing", { skip: existsSync(providerLibraryPath("tensorrt")) ? "the TensorRT provider is installed here" : false }, () => {
+  assert.match(trapline("process", "--help").stdout, /choices: "auto", "cpu",\s+"cuda", "tensorrt"/);
+  const result = trapline("process", join(dir, "photos"), "--out", join(dir, "trt.zip"), "--model", model, "--provider", "tensorrt", "--no-progress", "--no-classifier");
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /--provider tensorrt: ONNX Runtime's TensorRT provider is not installed \(.*libonnxruntime_providers_tensorrt\.so/);
+  assert.doesNotMatch(result.stderr, /images to process/);
+  assert.match(trapline("process", join(dir, "photos"), "--out", join(dir, "x.zip"), "--provider", "gpu").stderr, /Allowed choices are auto, cpu, cuda, tensorrt/);
 });

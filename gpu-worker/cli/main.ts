@@ -1,5 +1,7 @@
 // trapline: run the pipeline over local folders and zips, with no cloud at all.
 //   npm run trapline -- process <paths...> --out results.zip
+// First: sizes libuv's thread pool (sharp's decodes) before anything uses it.
+import "../pipeline/run/decodeThreads.ts";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { createWriteStream, existsSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
@@ -15,6 +17,7 @@ import {
   openModel,
   planInputs,
   runPipeline,
+  EXECUTION_PROVIDERS,
   type ExecutionProvider,
   type PipelineSummary,
 } from "../pipeline/index.ts";
@@ -73,7 +76,7 @@ interface ProcessOptions {
   model?: string;
   threshold?: number;
   outputThreshold: number;
-  batch: number;
+  batch?: number;
   provider: ExecutionProvider;
   progress: boolean;
   sorted: boolean;
@@ -180,8 +183,12 @@ export function buildProgram(): Command {
     .option("-m, --model <id|path>", "a model id from models/manifest.json, or the path to any YOLO-style ONNX detector (default: md_v5a.0.0)")
     .option("-t, --threshold <p>", "draw and count boxes at or above this confidence (default: the model's typical threshold, 0.2 for MegaDetector v5)", probability)
     .option("--output-threshold <p>", "keep detections above this confidence in detections.json", probability, DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD)
-    .option("-b, --batch <n>", "images per inference call, when the model allows batches", positiveInteger, 4)
-    .addOption(new Option("-p, --provider <name>", "where inference runs").choices(["auto", "cpu", "cuda"]).default("auto"))
+    .option("-b, --batch <n>", "images per inference call, when the model allows batches (default: 4 on the CPU; on a GPU sized to the model's input and the GPU's memory)", positiveInteger)
+    .addOption(
+      new Option("-p, --provider <name>", "where inference runs: auto (CUDA when installed, else the CPU), cpu, cuda, or tensorrt (only when named; builds its engine at every start)")
+        .choices(EXECUTION_PROVIDERS)
+        .default("auto"),
+    )
     .addOption(imagesOption().default(DEFAULT_IMAGES))
     .option("--sorted", "also place every image the zip carries under sorted/<category>/ (animal, person, vehicle, empty, or combinations)", false)
     .option("--event-gap <s>", "seconds between photos of one event when the camera does not number its bursts", seconds, DEFAULT_EVENT_GAP_SECONDS)

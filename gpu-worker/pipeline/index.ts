@@ -20,7 +20,7 @@ export type { InputLimits, InputPlan } from "./inputs/index.ts";
 export { Detector } from "./detector/detector.ts";
 export { openModel } from "./detector/openModel.ts";
 export type { OpenModel, OpenModelOptions } from "./detector/openModel.ts";
-export type { ExecutionProvider } from "./detector/inferenceProtocol.ts";
+export { EXECUTION_PROVIDERS, type ExecutionProvider } from "./detector/inferenceProtocol.ts";
 export { preprocessForDetector } from "./detector/preprocess.ts";
 export { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD, DEFAULT_RENDER_THRESHOLD } from "./detector/constants.ts";
 export { DEFAULT_EVENT_GAP_SECONDS } from "./events/events.ts";

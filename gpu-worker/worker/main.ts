@@ -1,6 +1,8 @@
 // The worker's entry point (the container's command, and one part of `npm start`): load the
 // configuration, make sure the model is there, open it, and take jobs until SIGTERM.
 //   node gpu-worker/worker/main.ts
+// First: sizes libuv's thread pool (sharp's decodes) before anything uses it.
+import "../pipeline/run/decodeThreads.ts";
 import { jobEmailDeps } from "../../core/notify/index.ts";
 import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { createAwsClients, type AwsClients } from "../../core/aws.ts";

@@ -1,6 +1,8 @@
 // The detector as the pipeline sees it: letterboxed images in, MegaDetector detections out.
 // Inference runs on a worker thread (inferenceThread.ts); this side batches, decodes and post-processes.
+import { defaultBatchSize, isGpuProvider } from "./batchSize.ts";
 import { DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD } from "./constants.ts";
+import { queryGpuMemoryMiB } from "./gpuMemory.ts";
 import type { ExecutionProvider } from "./inferenceProtocol.ts";
 import { InferenceThread } from "./inferenceThread.ts";
 import { describeModel, type ModelHints, type ModelInfo } from "./modelInfo.ts";
@@ -12,7 +14,7 @@ import type { Detection } from "../types.ts";
 export interface DetectorOptions {
   modelPath: string;
   provider?: ExecutionProvider;
-  /** Images per inference call when the model takes any batch size. */
+  /** Images per inference call when the model takes any batch size (default: batchSize.ts's rule). */
   batchSize?: number;
   /** What the manifest (or the user) knows that the model file may not say. */
   hints?: ModelHints;
@@ -23,20 +25,23 @@ export class Detector {
 
   private readonly thread: InferenceThread;
   readonly info: ModelInfo;
-  /** The execution provider that really runs: "cuda" or "cpu". */
+  /** The execution provider that really runs: "cpu", "cuda" or "tensorrt". */
   readonly provider: string;
-  /** Why the provider differs from the one asked for, when it does. */
+  /** Why the provider differs from the one asked for, or what limits it, when something does. */
   readonly providerNote: string | undefined;
   readonly maxBatch: number;
+  /** Why the batch is this size, when nobody gave one. */
+  readonly batchReason: string | undefined;
   /** A batch buffer back from the inference thread, to fill again (detectBatch). */
   private spare: Float32Array | undefined;
 
-  private constructor(thread: InferenceThread, info: ModelInfo, maxBatch: number) {
+  private constructor(thread: InferenceThread, info: ModelInfo, maxBatch: number, batchReason: string | undefined) {
     this.thread = thread;
     this.info = info;
     this.provider = thread.provider;
     this.providerNote = thread.providerNote;
     this.maxBatch = maxBatch;
+    this.batchReason = batchReason;
     this.layout = info.layout;
   }
 
@@ -52,8 +57,11 @@ export class Detector {
       await thread.close();
       throw error;
     }
-    const maxBatch = info.dynamicBatch ? Math.max(1, options.batchSize ?? 4) : 1;
-    return new Detector(thread, info, maxBatch);
+    if (!info.dynamicBatch) return new Detector(thread, info, 1, "the model's fixed batch");
+    if (options.batchSize !== undefined) return new Detector(thread, info, Math.max(1, options.batchSize), undefined);
+    const gpuMemoryMiB = isGpuProvider(thread.provider) ? await queryGpuMemoryMiB() : undefined;
+    const { batch, reason } = defaultBatchSize({ provider: thread.provider, inputSize: info.spec.size, gpuMemoryMiB });
+    return new Detector(thread, info, batch, reason);
   }
 
   /**

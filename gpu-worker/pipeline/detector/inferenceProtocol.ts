@@ -1,6 +1,11 @@
 // Messages between an InferenceThread (main thread) and its inference worker thread.
 
-export type ExecutionProvider = "auto" | "cuda" | "cpu";
+/**
+ * What the user asks for. "auto" tries CUDA, then the CPU; TensorRT is only ever used when
+ * named (its engine build takes minutes at every start, see sessionPlan.ts).
+ */
+export const EXECUTION_PROVIDERS = ["auto", "cpu", "cuda", "tensorrt"] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export interface InferenceWorkerData {
   modelPath: string;

@@ -19,7 +19,7 @@ export class InferenceThread {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly worker: Worker;
-  /** The execution provider that really runs: "cuda" or "cpu". */
+  /** The execution provider that really runs: "cpu", "cuda" or "tensorrt". */
   readonly provider: string;
   /** Why the provider differs from the one asked for, when it does. */
   readonly providerNote: string | undefined;

@@ -1,57 +1,45 @@
 // Runs the ONNX Runtime session on its own thread: onnxruntime-node's run() blocks the
 // thread it runs on for the whole inference, and the main thread must keep decoding,
 // zipping and reporting progress meanwhile.
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+//
+// Buffers: the batch arrives transferred (no copy) and goes back with the result, so the
+// detector fills the same Float32Array again (detector.ts); the output is copied once into a
+// buffer this thread owns and transferred. ONNX Runtime's IO binding is not used: in
+// onnxruntime-node it binds only WebGPU buffers (tensors with location "gpu-buffer",
+// preferredOutputLocation), not CUDA memory, so with CUDA or TensorRT each run copies the batch
+// to the GPU and the output back, as any run() does. Pre-allocated CPU outputs (run's fetches)
+// would save the output copy, but the output's shape follows the letterbox size of each batch
+// and it is about a sixth of the input's size (MD v5 at 1280 px: 3.3 MB against 19.7 MB an image).
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { InferenceReply, InferenceRequest, InferenceWorkerData } from "./inferenceProtocol.ts";
+import { planSessions } from "./sessionPlan.ts";
 
 const { modelPath, provider } = workerData as InferenceWorkerData;
 const port = parentPort!;
 
-/**
- * onnxruntime-node ships the CUDA provider as a separate download (skipped by this project's
- * .npmrc on machines without a GPU). Look for it before asking for it, so a CPU machine gets
- * a plain note instead of ONNX Runtime's load error.
- */
-function cudaProviderInstalled(): boolean {
-  const packageDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
-  return existsSync(join(packageDir, "bin", "napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
-}
-
-/**
- * On the CPU, ONNX Runtime's pool threads spin for a while after each run waiting for the
- * next; here the next batch comes after the decodes, so spinning only takes CPU from the
- * decoder threads: without it, 124-140 against 158-172 CPU ms per Serengeti frame in the
- * bench (tiny model, 2 cores) and more images/s.
- */
-const CPU_OPTIONS: ort.InferenceSession.SessionOptions = {
-  executionProviders: ["cpu"],
-  extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
-};
-
 async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; note?: string }> {
-  if (provider === "cpu") {
-    return { session: await ort.InferenceSession.create(modelPath, CPU_OPTIONS), provider: "cpu" };
+  const plans = planSessions(provider);
+  let failure: string | undefined;
+  for (const [index, plan] of plans.entries()) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, plan.options);
+      const note = failure !== undefined && plan.noteAfterFailure ? plan.noteAfterFailure(failure) : plan.note;
+      return { session, provider: plan.provider, ...(note ? { note } : {}) };
+    } catch (error) {
+      if (index === plans.length - 1) throw error;
+      failure = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    }
   }
-  if (provider === "auto" && !cudaProviderInstalled()) {
-    const session = await ort.InferenceSession.create(modelPath, CPU_OPTIONS);
-    return { session, provider: "cpu", note: "ONNX Runtime's CUDA provider is not installed; running on the CPU" };
-  }
-  try {
-    return { session: await ort.InferenceSession.create(modelPath, { executionProviders: ["cuda"] }), provider: "cuda" };
-  } catch (error) {
-    if (provider === "cuda") throw error;
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    const session = await ort.InferenceSession.create(modelPath, CPU_OPTIONS);
-    return { session, provider: "cpu", note: `CUDA is not available (${reason}); running on the CPU` };
-  }
+  throw new Error(`no session to try for provider ${provider}`);
 }
 
 function shapeOf(metadata: ort.InferenceSession.ValueMetadata | undefined): (number | string)[] {
   return metadata?.isTensor ? [...metadata.shape] : [];
+}
+
+function typeOf(metadata: ort.InferenceSession.ValueMetadata | undefined): string {
+  return metadata?.isTensor ? metadata.type : "float32";
 }
 
 function reply(message: InferenceReply, transfer: ArrayBuffer[] = []): void {
@@ -62,6 +50,16 @@ try {
   const { session, provider: used, note } = await createSession();
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
+  // A float16 input cannot be fed from Node 24: onnxruntime-common turns float16 data into a
+  // Float16Array, which the 1.30 binding reads as 0 bytes ("not enough space: expected 10,
+  // got 0", tried with 1.30 on Node 24.21). A float16 output reads fine and is widened below.
+  const inputType = typeOf(session.inputMetadata[0]);
+  if (inputType !== "float32") {
+    throw new Error(
+      `the model's input is ${inputType}; onnxruntime-node cannot be given float16 input from Node 24, so use an export with float32 input and output ` +
+        `(a graph that casts to float16 inside still runs in FP16 on the GPU)`,
+    );
+  }
   reply({
     type: "ready",
     provider: used,
@@ -77,7 +75,8 @@ try {
         const outputs = await session.run({ [inputName]: input });
         const output = outputs[outputName]!;
         // Copy into a buffer this thread owns, so it can be handed over without another copy.
-        const data = new Float32Array(output.data as Float32Array);
+        // (A float16 output comes as Float16Array, Node 24's own; from() widens it exactly.)
+        const data = output.type === "float16" ? Float32Array.from(output.data as ArrayLike<number>) : new Float32Array(output.data as Float32Array);
         // The input goes back too: ONNX Runtime is done with it, and the sender reuses it for the next batch.
         reply({ type: "result", id: request.id, data, dims: [...output.dims], input: request.data }, [data.buffer, request.data.buffer as ArrayBuffer]);
       } catch (error) {

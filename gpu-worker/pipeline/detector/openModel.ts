@@ -24,7 +24,8 @@ export interface OpenModelOptions {
   /** A manifest id or a path to an .onnx file; empty means the manifest's default. */
   model: string | undefined;
   provider: ExecutionProvider;
-  batchSize: number;
+  /** Images per inference call; absent: sized to the provider, model and GPU memory (batchSize.ts). */
+  batchSize?: number | undefined;
   /** Download a manifest model's weights once when they are missing (default false). */
   fetchMissing?: boolean;
   log?: (line: string) => void;
@@ -38,12 +39,13 @@ export async function openModel(options: OpenModelOptions): Promise<OpenModel> {
   const detector = await Detector.open({
     modelPath: resolved.path,
     provider: options.provider,
-    batchSize: options.batchSize,
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     hints: entry ? { inputSize: entry.inputSize, stride: entry.stride, layout: entry.outputLayout, classNames: entry.classNames } : {},
   });
   log(
     `Model ${basename(resolved.path)} on ${detector.provider.toUpperCase()}${detector.providerNote ? ` (${detector.providerNote})` : ""}; ` +
-      `input ${detector.info.spec.size} px, batch ${detector.maxBatch}`,
+      `input ${detector.info.spec.size} px, ` +
+      `batch ${detector.maxBatch}${detector.batchReason ? ` (${detector.batchReason})` : ""}`,
   );
   return {
     detector,

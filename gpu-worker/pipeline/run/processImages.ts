@@ -15,6 +15,7 @@ import { readImageHeader } from "../metadata/imageHeader.ts";
 import { renderDetections } from "../outputs/render.ts";
 import { inBlankSample, makePreview, previewName } from "../outputs/preview.ts";
 import { withoutGps } from "../outputs/privacy.ts";
+import { decodeWindow } from "./decodeThreads.ts";
 import { chunk, prefetch } from "./prefetch.ts";
 import type { Detection, ImageMetadata, ImageResult, InputItem, SpeciesLocation } from "../types.ts";
 import { ZipPaths } from "../zipLayout.ts";
@@ -223,7 +224,7 @@ export async function processImages(
   let finishing: Promise<void> = Promise.resolve();
   try {
     const batchSize = detector.maxBatch;
-    const prepared = prefetch(inputs, batchSize * 2, prepare);
+    const prepared = prefetch(inputs, decodeWindow(batchSize), prepare);
     for await (const batch of chunk(prepared, batchSize)) {
       const decoded = batch.filter((item) => item.image);
       const detecting = timed(stageMs, "inference", () => detector.detect(decoded.map((item) => item.image!), outputThreshold)).then(
