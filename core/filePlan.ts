@@ -157,6 +157,46 @@ redis.call('HSET', KEYS[1], name, size .. '\t' .. kind .. '\t' .. method .. '\t\
 return 1
 `;
 
+// Lua: leave files out of a job still uploading. KEYS[1] job hash, KEYS[2] files hash, KEYS[3]
+// uploads index; ARGV[1] now (ms), ARGV[2] now (ISO), then names. Each planned name is removed
+// and uncounted, its open multipart upload (if any) leaves the index. Returns {"ok", count,
+// bytes, n, uploadId × n, name not planned...} or {problem, ...}.
+const DROP_FILES_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'no_job'} end
+if status ~= 'uploading' then return {'not_uploading', status} end
+local dropped, bytes = 0, 0
+local uploads, unknown = {}, {}
+for i = 3, #ARGV do
+  local record = redis.call('HGET', KEYS[2], ARGV[i])
+  if record then
+    local size, kind, method, upload = string.match(record, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t')
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    dropped = dropped + 1
+    bytes = bytes + tonumber(size)
+    if upload ~= '' then
+      redis.call('HDEL', KEYS[3], upload)
+      table.insert(uploads, upload)
+    end
+  else
+    table.insert(unknown, ARGV[i])
+  end
+end
+local count = redis.call('HINCRBY', KEYS[1], 'fileCount', 0 - dropped)
+local total = redis.call('HINCRBY', KEYS[1], 'totalBytes', string.format('%.0f', 0 - bytes))
+redis.call('HSET', KEYS[1], 'activeAtMs', ARGV[1], 'updatedAt', ARGV[2])
+local out = {'ok', string.format('%.0f', count), string.format('%.0f', total), #uploads}
+for _, upload in ipairs(uploads) do table.insert(out, upload) end
+for _, name in ipairs(unknown) do table.insert(out, name) end
+return out
+`;
+
+export type DropFilesResult =
+  /** `dropped`: the files as they were planned (a multipart one with the upload it had open). */
+  | { ok: true; fileCount: number; totalBytes: number; dropped: PlannedFile[]; notPlanned: string[] }
+  | { ok: false; problem: "no_job" }
+  | { ok: false; problem: "not_uploading"; status: string };
+
 /** The job has left uploading (submitted, expired): its plan's record of storage is final. */
 export class NotUploadingError extends Error {
   override name = "NotUploadingError";
@@ -208,6 +248,32 @@ export class FilePlan {
     if (outcome === "too_many_files") return { ok: false, problem: "too_many_files", count: Number(rest[0]) };
     if (outcome === "too_large") return { ok: false, problem: "too_large", bytes: Number(rest[0]) };
     return { ok: false, problem: "no_job" };
+  }
+
+  /**
+   * Leaves `names` out of a job still uploading (files a user no longer has): uncounted in one
+   * atomic step; the caller aborts their open multipart uploads and deletes whatever storage
+   * holds of them. Names the plan does not hold are returned, not an error (a retry
+   * of a drop whose answer was lost finds them gone).
+   */
+  async drop(jobId: string, names: readonly string[], now = new Date()): Promise<DropFilesResult> {
+    const before = await this.get(jobId, names);
+    const reply = (await storeCall(() =>
+      this.redis.eval(DROP_FILES_SCRIPT, 3, redisKeys.job(jobId), redisKeys.files(jobId), redisKeys.uploads(jobId), String(now.getTime()), now.toISOString(), ...names),
+    )) as (string | number)[];
+    const [outcome, ...rest] = reply;
+    if (outcome === "not_uploading") return { ok: false, problem: "not_uploading", status: String(rest[0] ?? "") };
+    if (outcome !== "ok") return { ok: false, problem: "no_job" };
+    const uploadCount = Number(rest[2]);
+    const notPlanned = rest.slice(3 + uploadCount).map(String);
+    const gone = new Set(notPlanned);
+    return {
+      ok: true,
+      fileCount: Number(rest[0]),
+      totalBytes: Number(rest[1]),
+      dropped: before.filter((file): file is PlannedFile => file !== null && !gone.has(file.name)),
+      notPlanned,
+    };
   }
 
   /** The planned files with these names, in order; null where the plan has no such name. */

@@ -6,7 +6,7 @@
 // files and a cursor meanwhile) and each object found at its planned size is marked in the plan
 // (core/filePlan.ts markStored); then the plan is scanned (HSCAN) for files not marked. Memory
 // stays one listing page or one scan batch, whatever the job's size.
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { NotUploadingError } from "../core/filePlan.ts";
@@ -19,8 +19,8 @@ import { jsonBytes } from "./uploadPlans.ts";
 import { usesMultipart } from "./uploadPlan.ts";
 import type { CheckedFile } from "./validation.ts";
 import { tooLarge, tooManyFiles } from "./validation.ts";
-import { MAX_BODY_BYTES, MAX_PAGE_FILES } from "./wire.ts";
-import type { FileListPage } from "./wire.ts";
+import { MAX_BODY_BYTES, MAX_PAGE_FILES, NAMES_LISTED } from "./wire.ts";
+import type { DroppedFiles, FileListPage } from "./wire.ts";
 
 /** Storage listing pages (1,000 objects each) one request may walk while marking what arrived. */
 const LIST_PAGES_PER_REQUEST = 10;
@@ -28,8 +28,34 @@ const LIST_PAGES_PER_REQUEST = 10;
 const SCANS_PER_REQUEST = 50;
 /** Room an answer keeps beside its files: the cursor holds at most one 900-byte name, base64. */
 const ENVELOPE_BYTES = 4_096;
-/** Names listed in a 400 for names that are planned already. */
-const NAMES_LISTED = 20;
+
+/** S3 calls in flight at once while aborting the multipart uploads of dropped files. */
+const ABORT_CONCURRENCY = 8;
+
+/**
+ * Leaves `names` out of a job still uploading: out of its plan and counts first (so submit no
+ * longer waits for them), then out of storage (their open multipart uploads aborted, what
+ * storage holds of them deleted in one request), so submit finds nothing extra either.
+ */
+export async function dropFiles(deps: Pick<AppDeps, "config" | "aws">, plans: Planner, jobId: string, names: readonly string[]): Promise<DroppedFiles> {
+  const { config, aws } = deps;
+  const result = await plans.plan.drop(jobId, names);
+  if (!result.ok) {
+    if (result.problem === "not_uploading") throw new ApiError(409, "not_uploading", `This job is ${result.status}; files can be left out only while it is uploading.`);
+    throw new ApiError(404, "not_found", `No job ${jobId}.`);
+  }
+  const open = result.dropped.filter((file) => file.uploadId);
+  for (let at = 0; at < open.length; at += ABORT_CONCURRENCY) {
+    await Promise.all(
+      open.slice(at, at + ABORT_CONCURRENCY).map((file) => aws.s3.send(new AbortMultipartUploadCommand({ Bucket: config.BUCKET, Key: file.key, UploadId: file.uploadId })).catch(() => undefined)),
+    );
+  }
+  // At most MAX_PAGE_FILES keys: DeleteObjects takes 1,000 in one request.
+  if (result.dropped.length > 0) {
+    await aws.s3.send(new DeleteObjectsCommand({ Bucket: config.BUCKET, Delete: { Objects: result.dropped.map((file) => ({ Key: file.key })), Quiet: true } }));
+  }
+  return { dropped: result.dropped.length, fileCount: result.fileCount, totalBytes: result.totalBytes, notInJob: result.notPlanned.slice(0, NAMES_LISTED) };
+}
 
 /** Adds checked files to the job's plan (one atomic step with the limits) and returns them as planned. */
 export async function addPage(deps: Pick<AppDeps, "config">, plans: Planner, jobId: string, files: readonly CheckedFile[]): Promise<PlannedFile[]> {

@@ -78,6 +78,13 @@ export const SignUploadsBody = z.object({
   singleUpload: SingleUpload,
 });
 
+export const DropFilesBody = z.object({
+  names: z
+    .array(z.string().min(1).max(MAX_RAW_NAME_LENGTH))
+    .min(1, { error: "names: name at least one file" })
+    .max(MAX_PAGE_FILES, { error: `names: name at most ${MAX_PAGE_FILES} files per request` }),
+});
+
 export const SignPartsBody = z.object({
   partNumbers: z.array(z.number().int().min(1).max(S3_MAX_PARTS)).min(1).max(MAX_PARTS_PER_SIGN),
 });

@@ -8,6 +8,7 @@
 //   POST /api/jobs                        CreateJobRequest     → 201 CreatedJob
 //   POST /api/jobs/<id>/files             AddFilesRequest      → 200 UploadPlans    (409 unless uploading)
 //   POST /api/jobs/<id>/uploads/sign      SignUploadsRequest   → 200 UploadPlans    (404 naming an unknown name)
+//   POST /api/jobs/<id>/files/drop        DropFilesRequest     → 200 DroppedFiles   (409 unless uploading)
 //   GET  /api/jobs/<id>/files[?missing=1][&cursor=…]           → 200 FileListPage   (400 for a cursor of another job)
 //   POST /api/jobs/<id>/uploads/<uploadId>/sign     SignPartsRequest     → SignedParts
 //   GET  /api/jobs/<id>/uploads/<uploadId>/parts                          → ListedParts
@@ -24,6 +25,9 @@
 import type { JobOptions, JobStatus } from "../core/jobs.ts";
 
 export type { JobOptions, JobStatus };
+
+/** Names an answer lists at most where it names files (duplicates, unknown names, a drop's leftovers). */
+export const NAMES_LISTED = 20;
 
 /** Most files (or names) in one request, and in one page of a listing. */
 export const MAX_PAGE_FILES = 1_000;
@@ -69,6 +73,19 @@ export interface SignUploadsRequest {
   /** Names as the plans gave them (the server's safe form of each uploaded name). */
   names: string[];
   singleUpload?: SingleUpload;
+}
+
+/** Files to leave out of a job still uploading (a card re-picked without them): at most MAX_PAGE_FILES names. */
+export interface DropFilesRequest {
+  names: string[];
+}
+
+/** What a drop did: the job's counts after it, and names it did not hold (first NAMES_LISTED). */
+export interface DroppedFiles {
+  dropped: number;
+  fileCount: number;
+  totalBytes: number;
+  notInJob: string[];
 }
 
 /** Send the file in one PUT to `url` with exactly `headers` (its length is signed too). */

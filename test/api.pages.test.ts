@@ -320,3 +320,47 @@ describe("fresh links and resumed uploads (links valid for 3 s, through a gate t
     assert.equal((await api.call("POST", `/api/jobs/${jobId}/uploads/${encodeURIComponent(first)}/sign`, { partNumbers: [1] })).status, 404, "the old upload is gone");
   });
 });
+
+describe("leaving files out of a job (a card re-picked without them)", () => {
+  let api: ApiHarness;
+  before(async () => {
+    api = await startApiHarness({ RATE_LIMIT_PER_HOUR: "1000" });
+  });
+  after(async () => api.stop());
+
+  test("dropped files are uncounted, gone from storage (an open multipart upload aborted), and submit goes on with the rest; names not in the job are listed", async () => {
+    const created = await api.call("POST", "/api/jobs", {
+      email: EMAIL,
+      files: [
+        { name: "keep.jpg", size: 4 },
+        { name: "gone.jpg", size: 5 },
+        { name: "gone big.jpg", size: 7 * MiB },
+      ],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const jobId = created.json.jobId;
+    const [keep, gone, big] = created.json.uploads as [Plan, Plan, ApiBody["uploads"][number] & { multipart: { uploadId: string } }];
+    assert.equal((await put(keep, bytes(4, 1))).status, 200);
+    // gone.jpg reached storage at another size (the card's copy changed); it will be left out.
+    assert.equal((await fetch(gone.url.replace(/X-Amz-SignedHeaders=[^&]*/, "X-Amz-SignedHeaders=host"), { method: "PUT", body: bytes(6, 2) })).status, 200);
+    const refused = await api.call("POST", `/api/jobs/${jobId}/submit`);
+    assert.equal(refused.status, 409, "not submitted while two files are missing");
+
+    const dropped = await api.call("POST", `/api/jobs/${jobId}/files/drop`, { names: ["gone.jpg", "gone big.jpg", "never.jpg"] });
+    assert.equal(dropped.status, 200, JSON.stringify(dropped.json));
+    assert.deepEqual(dropped.json, { dropped: 2, fileCount: 1, totalBytes: 4, notInJob: ["never.jpg"] });
+    assert.deepEqual((await listAll(api, jobId)).files, [{ name: "keep.jpg", size: 4 }]);
+    await assert.rejects(api.aws.clients.s3.send(new GetObjectCommand({ Bucket: api.aws.config.BUCKET, Key: `jobs/${jobId}/input/gone.jpg` })), /NoSuchKey|not exist/i);
+    assert.equal((await api.call("GET", `/api/jobs/${jobId}/uploads/${encodeURIComponent(big.multipart.uploadId)}/parts`)).status, 404, "the multipart upload is no longer the job's");
+    // Asked again (an answer lost on the way): nothing more happens.
+    assert.deepEqual((await api.call("POST", `/api/jobs/${jobId}/files/drop`, { names: ["gone.jpg"] })).json, { dropped: 0, fileCount: 1, totalBytes: 4, notInJob: ["gone.jpg"] });
+
+    const submitted = await api.call("POST", `/api/jobs/${jobId}/submit`);
+    assert.equal(submitted.status, 200, JSON.stringify(submitted.json));
+    assert.equal(submitted.json.fileCount, 1);
+    const late = await api.call("POST", `/api/jobs/${jobId}/files/drop`, { names: ["keep.jpg"] });
+    assert.equal(late.status, 409);
+    assert.equal(late.json.error.code, "not_uploading");
+    assert.equal((await api.call("POST", `/api/jobs/${jobId}/files/drop`, { names: [] })).status, 400);
+  });
+});

@@ -2,14 +2,16 @@
 //
 //   POST /api/jobs/<id>/files  {files:[≤1,000]}      → {uploads, expiresAt, unsigned?}  while uploading (else 409)
 //   GET  /api/jobs/<id>/files[?missing=1][&cursor=]  → {files:[{name,size}], cursor?}    planned files, or those storage lacks
+//   POST /api/jobs/<id>/files/drop {names:[≤1,000]}  → {dropped, fileCount, totalBytes, notInJob}  while uploading (else 409)
 import { Hono } from "hono";
-import { addPage, listPage } from "../filePages.ts";
+import { addPage, dropFiles, listPage } from "../filePages.ts";
+import { safeRelativePath } from "../../core/safePath.ts";
 import { idleUploads } from "../idleUploads.ts";
 import { checkJobId, notFound } from "../jobView.ts";
 import { expiry } from "../presign.ts";
 import type { AppDeps } from "../types.ts";
 import { planner } from "../uploadPlans.ts";
-import { AddFilesBody, checkPage, parseBody } from "../validation.ts";
+import { AddFilesBody, checkPage, DropFilesBody, parseBody } from "../validation.ts";
 import type { UploadPlans } from "../wire.ts";
 
 export function fileRoutes(deps: AppDeps): Hono {
@@ -27,6 +29,14 @@ export function fileRoutes(deps: AppDeps): Hono {
       const planned = await addPage(deps, plans, id, checked);
       const answer: UploadPlans = { expiresAt: expiry(config.PRESIGN_SECONDS), ...(await plans.plansFor(id, planned, { singleUpload })) };
       return c.json(answer, 200);
+    })
+    .post("/api/jobs/:id/files/drop", async (c) => {
+      const id = c.req.param("id");
+      checkJobId(id);
+      const { names } = await parseBody(c, DropFilesBody);
+      await idle.uploadingJob(id);
+      // Names as the plans gave them are safe already; one sent as the user typed it is made safe the same way.
+      return c.json(await dropFiles(deps, plans, id, names.map((name) => safeRelativePath(name) ?? name)), 200);
     })
     .get("/api/jobs/:id/files", async (c) => {
       const id = c.req.param("id");

@@ -26,7 +26,7 @@ import type { AppDeps } from "../types.ts";
 import { partCountFor, partSizeFor } from "../uploadPlan.ts";
 import { jsonBytes, planner } from "../uploadPlans.ts";
 import { CompleteUploadBody, parseBody, RecordPartsBody, SignPartsBody, SignUploadsBody } from "../validation.ts";
-import { MAX_BODY_BYTES } from "../wire.ts";
+import { MAX_BODY_BYTES, NAMES_LISTED } from "../wire.ts";
 import type { ListedParts, SignedPart, SignedParts, UploadPlans } from "../wire.ts";
 
 /** S3 answers that mean the client sent something wrong, not that S3 is down. */
@@ -39,8 +39,6 @@ const CLIENT_SIDE_S3_ERRORS: Record<string, { status: 400 | 404; code: string; a
 
 /** Room a part-links answer keeps beside its list. */
 const ENVELOPE_BYTES = 1_024;
-/** Unknown names listed in a 404. */
-const NAMES_LISTED = 20;
 
 export function uploadRoutes(deps: AppDeps): Hono {
   const { config, aws } = deps;

@@ -178,7 +178,7 @@ test("a folder picked again that differs from the job says how, and the job wait
   await page.locator("#pick-folder").setInputFiles(join(work, "differs", "card"));
   await page.locator("#upload-message", { hasText: "This pick differs from the job:" }).waitFor();
   assert.deepEqual(await page.locator("#pick-report li").allTextContents(), [
-    "2 files of the job are not in this pick and not in storage: “card/d.jpg”, “card/e.jpg”. Pick the folder that holds them too; the job is submitted once storage has every file.",
+    "2 files of the job are not in this pick and not in storage: “card/d.jpg”, “card/e.jpg”. Pick the folder that holds them too, or leave them out of the job (the button below); the job is submitted once storage has every file it holds.",
     "1 file has another size than in the job: “card/b.jpg” (3.5 KB here, 3.0 KB in the job). It is not sent.",
     "1 file in this pick is not part of the job: “card/f.jpg”. It is not sent.",
   ]);
@@ -200,6 +200,40 @@ test("a folder picked again that differs from the job says how, and the job wait
   await page.locator("#status-headline", { hasText: /In the queue|Finding|Results ready|No photos/ }).waitFor({ timeout: 30_000 });
   assert.equal(uploads.length, 3, "c, then d and e");
   assert.equal((await missingNames(created.jobId)).size, 0);
+  await page.context().close();
+});
+
+test("files the card no longer has can be left out of the job, which is then sent and submitted with the rest", async () => {
+  const sizes = { "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000 };
+  const response = await fetch(`${stack.url}/api/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: EMAIL, files: Object.entries(sizes).map(([name, size]) => ({ name: `card/${name}`, size, type: "image/jpeg" })) }),
+  });
+  const created = (await response.json()) as CreatedJob;
+  const bytes = Object.fromEntries(Object.entries(sizes).map(([name, size]) => [name, noiseJpeg(size)]));
+  const [first] = created.uploads;
+  if (first?.method !== "PUT") throw new Error("small files have PUT plans");
+  assert.equal((await fetch(first.url, { method: "PUT", headers: first.headers, body: bytes["a.jpg"] })).status, 200);
+  // The card now: a and b; c is gone for good.
+  await put("leftout/card/a.jpg", bytes["a.jpg"]!);
+  await put("leftout/card/b.jpg", bytes["b.jpg"]!);
+
+  const page = await newPage(browser, { width: 1100, height: 1000 });
+  await page.goto(`${stack.url}/#/jobs/${created.jobId}`);
+  await page.getByRole("heading", { name: "Finish uploading your job" }).waitFor();
+  await page.locator("#pick-folder").setInputFiles(join(work, "leftout", "card"));
+  await page.locator("#upload-message", { hasText: "This pick differs from the job:" }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "repick-leave-out-1.png"), fullPage: true });
+  await page.getByRole("button", { name: "Leave the 1 file out of the job" }).click();
+  await page.locator("#upload-message", { hasText: "The pick matches the job." }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByRole("button", { name: /Leave the/ }).isHidden(), true);
+  await page.screenshot({ path: join(ARTIFACTS, "repick-leave-out-2.png"), fullPage: true });
+  await page.getByRole("button", { name: "Send the 1 missing file" }).click();
+  await page.locator("#status-headline", { hasText: /In the queue|Finding|Results ready|No photos/ }).waitFor({ timeout: 30_000 });
+  const job = (await (await fetch(`${stack.url}/api/jobs/${created.jobId}`)).json()) as { fileCount: number; status: string };
+  assert.equal(job.fileCount, 2, "a and b; c left out");
+  assert.notEqual(job.status, "uploading");
   await page.context().close();
 });
 

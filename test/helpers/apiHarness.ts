@@ -99,7 +99,7 @@ export async function startApiHarness(env: Record<string, string> = {}, extra: P
     store,
     aws: gate ? createAwsClients(aws.config, { credentials: TEST_CREDENTIALS, presignEndpoint: gate.url }) : aws.clients,
     rateLimiter: new RateLimiter(redis.redis, { limit: aws.config.RATE_LIMIT_PER_HOUR }),
-    log: () => {},
+    log: process.env.DEBUG_API ? (line: string) => console.error(line) : () => {},
     ...extra,
   };
   const server = await startApiServer(deps, 0);

@@ -6,6 +6,8 @@ import type {
   BrowseSummary,
   CreatedJob,
   CreateJobRequest,
+  DroppedFiles,
+  DropFilesRequest,
   FileListPage,
   ImagesPage,
   JobView,
@@ -50,6 +52,11 @@ export class Api {
   /** Adds a page of files to a job still uploading; answers with their plans. */
   addFiles(jobId: string, request: AddFilesRequest, signal?: AbortSignal): Promise<UploadPlans> {
     return this.#json<UploadPlans>("POST", `/api/jobs/${encodeURIComponent(jobId)}/files`, request, signal);
+  }
+
+  /** Leaves files out of a job still uploading (at most MAX_PAGE_FILES names). */
+  dropFiles(jobId: string, request: DropFilesRequest): Promise<DroppedFiles> {
+    return this.#json<DroppedFiles>("POST", `/api/jobs/${encodeURIComponent(jobId)}/files/drop`, request);
   }
 
   /** Fresh plans for files already in the job (names as the plans gave them). */

@@ -14,7 +14,7 @@ test("a pick that differs says how: files it lacks, other sizes, extras, each wi
   );
   assert.equal(report.summary, "Storage holds 1 file of this pick already; 1 file will be sent.");
   assert.deepEqual(report.differences, [
-    "1 file of the job is not in this pick and not in storage: “d.jpg”. Pick the folder that holds it too; the job is submitted once storage has every file.",
+    "1 file of the job is not in this pick and not in storage: “d.jpg”. Pick the folder that holds it too, or leave it out of the job (the button below); the job is submitted once storage has every file it holds.",
     "1 file has another size than in the job: “c.jpg” (3.1 KB here, 3.0 KB in the job). It is not sent.",
     "1 file in this pick is not part of the job: “new.jpg”. It is not sent.",
   ]);

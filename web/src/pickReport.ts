@@ -35,7 +35,7 @@ export function pickReport(comparison: PickComparison, nameOf: (index: number) =
       `${plural(notPicked.length, "file")} of the job ${notPicked.length === 1 ? "is" : "are"} not in this pick and not in storage: ${quoted(
         notPicked.map((file) => file.name),
         notPicked.length,
-      )}. Pick the folder that holds ${notPicked.length === 1 ? "it" : "them"} too; the job is submitted once storage has every file.`,
+      )}. Pick the folder that holds ${notPicked.length === 1 ? "it" : "them"} too, or leave ${notPicked.length === 1 ? "it" : "them"} out of the job (the button below); the job is submitted once storage has every file it holds.`,
     );
   }
   if (otherSize.length > 0) {

@@ -5,7 +5,7 @@
 // storage lacks (repick.ts), to the same job. This file holds the phases and the words; the
 // files live in pickedList.ts, the job's side in jobFiles.ts, the sending in uploadQueue.ts.
 import { emailProblem } from "../../core/email.ts";
-import type { JobView } from "../../functions/wire.ts";
+import { MAX_PAGE_FILES, type JobView } from "../../functions/wire.ts";
 import { ApiError, type Api } from "./api.ts";
 import { browserSignals, Connection } from "./connection.ts";
 import { announce, byId } from "./dom.ts";
@@ -43,6 +43,8 @@ interface Resumed {
   addExtras: boolean;
   /** The pick lacks files storage lacks too: the job cannot be submitted from it yet. */
   complete: boolean;
+  /** Names of those files: the person may leave them out of the job instead (POST .../files/drop). */
+  notPicked: string[];
 }
 
 export interface UploadPage {
@@ -67,6 +69,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
   const clearButton = byId<HTMLButtonElement>("clear-files");
   const removeOthersButton = byId<HTMLButtonElement>("remove-not-photos");
   const report = byId("pick-report");
+  const dropButton = byId<HTMLButtonElement>("drop-missing");
   const message = byId("upload-message");
   const startButton = byId<HTMLButtonElement>("start-upload");
   const retryButton = byId<HTMLButtonElement>("retry-failed");
@@ -228,6 +231,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       open.addExtras = open.saved !== null && !open.saved.listed && (open.job.fileCount ?? 0) < open.saved.files;
       open.extras = comparison.extra;
       open.complete = comparison.notPicked.length === 0;
+      open.notPicked = comparison.notPicked.map((file) => file.name);
       list.resetStates();
       for (const index of comparison.stored) list.setState(index, "done");
       for (const { index, planned } of comparison.otherSize) list.setState(index, "excluded", `another size than in the job (${formatBytes(planned)})`);
@@ -273,6 +277,9 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     dropzone.classList.toggle("dropzone-locked", phase !== "editing");
     clearButton.hidden = phase !== "editing";
     removeOthersButton.hidden = phase !== "editing" || list.notPhotoCount() === 0;
+    const leftOut = resumed?.notPicked.length ?? 0;
+    dropButton.hidden = phase !== "editing" || leftOut === 0;
+    dropButton.textContent = `Leave the ${plural(leftOut, "file")} out of the job`;
   };
 
   const drawAll = () => {
@@ -503,6 +510,30 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     await sending;
   };
 
+  // Files the card no longer has: out of the job (and out of storage), then the pick is compared again.
+  dropButton.addEventListener("click", () => {
+    const open = resumed;
+    if (!open || open.notPicked.length === 0 || phase !== "editing") return;
+    const names = open.notPicked;
+    setPhase("comparing");
+    say(`Leaving ${plural(names.length, "file")} out of the job…`);
+    void (async () => {
+      try {
+        for (let at = 0; at < names.length; at += MAX_PAGE_FILES) await api.dropFiles(open.jobId, { names: names.slice(at, at + MAX_PAGE_FILES) });
+      } catch (error) {
+        if (resumed !== open) return;
+        setPhase("editing");
+        say(`The files could not be left out: ${(error as Error).message}`, "error");
+        return;
+      }
+      if (resumed !== open) return;
+      // The job is smaller now on purpose: its listing was not cut short.
+      if (open.saved) open.saved = { ...open.saved, listed: true };
+      announce(`${plural(names.length, "file")} left out of the job.`);
+      await compareWithJob();
+    })();
+  });
+
   retryButton.addEventListener("click", () => {
     for (const index of list.indicesIn("failed")) list.setState(index, "ready");
     say("Retrying the files that failed…");
@@ -578,7 +609,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       byId("job-view").hidden = true;
       if (activeJob() === jobId) return;
       const saved = storage ? savedJob(storage, jobId) : null;
-      resumed = { jobId, job: view, saved, extras: [], addExtras: false, complete: true };
+      resumed = { jobId, job: view, saved, extras: [], addExtras: false, complete: true, notPicked: [] };
       job = null;
       list.clear();
       report.replaceChildren();
