@@ -168,3 +168,31 @@ test("a preview from pixels the pipeline already decoded is the one made from th
   for (let i = 0; i < fromBytes.data.length; i++) difference += Math.abs(fromBytes.data[i]! - fromPixels.data[i]!);
   assert.ok(difference / fromBytes.data.length < 1, `mean difference ${(difference / fromBytes.data.length).toFixed(2)} of 255`);
 });
+
+test("a preview's boxes drawn into its resized pixels match the SVG overlay composited in the resize", async () => {
+  const jpeg = await grey(2048, 1536, { left: 400, top: 300, width: 700, height: 500 });
+  const detections = [
+    { category: "1", conf: 0.9, bbox: [0.2, 0.2, 0.35, 0.33] },
+    { category: "2", conf: 0.6, bbox: [0.3, 0.25, 0.6, 0.7] },
+    { category: "3", conf: 0.4, bbox: [0, 0, 1, 1] },
+    { category: "1", conf: 0.25, bbox: [0.5, 0.5, 0, 0.2] },
+  ] as Array<{ category: string; conf: number; bbox: [number, number, number, number] }>;
+  const decoded = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  const fromPixels = { pixels: decoded.data, width: decoded.info.width, height: decoded.info.height, fullSize: true };
+  for (const source of [jpeg, fromPixels]) {
+    const [a, b] = await Promise.all(
+      [makePreview(source, detections, { threshold: 0.2, categories }), makePreview(source, detections, { threshold: 0.2, categories, method: "overlay" })].map(async (made) =>
+        sharp(await made).raw().toBuffer({ resolveWithObject: true }),
+      ),
+    );
+    assert.deepEqual([a!.info.width, a!.info.height], [b!.info.width, b!.info.height]);
+    let total = 0;
+    let worst = 0;
+    for (let i = 0; i < a!.data.length; i++) {
+      const diff = Math.abs(a!.data[i]! - b!.data[i]!);
+      total += diff;
+      worst = Math.max(worst, diff);
+    }
+    assert.ok(total / a!.data.length < 0.1 && worst <= 24, `pixels within JPEG tolerance (mean ${(total / a!.data.length).toFixed(3)}, worst ${worst})`);
+  }
+});
