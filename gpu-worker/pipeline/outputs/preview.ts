@@ -99,12 +99,13 @@ export async function makePreview(original: Buffer | DisplayedPixels, detections
     // 3-MP frame, 120-160 against 40-60 on a 12-MP one), boxes drawn into pixels next to nothing.
     const { data, info } = await displayed().flatten({ background: "#ffffff" }).toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || info.width !== width || info.height !== height) throw new Error(`decoder returned ${info.width}x${info.height}x${info.channels}`);
-    const resized = () => sharp(data, { raw: { width, height, channels: 3 } });
-    // The blurred people first, the boxes and labels over them (one composite, as renderDetections does).
-    const blurred = options.blurPeople ? await personBlurOverlays(resized, shown, options.threshold) : [];
-    if (blurred.length > 0) return await encode(resized().composite([...blurred, detectionOverlay(shown, width, height, options.categories)]));
-    await drawDetectionsInto(data, width, height, shown, options.categories);
-    return await encode(resized());
+    const resized = { width, height, channels: 3 } as const;
+    // The blurred people first, the boxes and labels drawn over them the same way as without.
+    const blurred = options.blurPeople ? await personBlurOverlays(() => sharp(data, { raw: resized }), shown, options.threshold) : [];
+    const pixels = blurred.length > 0 ? await sharp(data, { raw: resized }).composite(blurred).removeAlpha().raw().toBuffer() : data;
+    if (pixels.length !== data.length) throw new Error(`blurring returned ${pixels.length} bytes for ${width}x${height} RGB`);
+    await drawDetectionsInto(pixels, width, height, shown, options.categories);
+    return await encode(sharp(pixels, { raw: resized }));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`the preview could not be made (${reason})`, { cause: error });
