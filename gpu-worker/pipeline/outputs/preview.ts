@@ -10,6 +10,7 @@
 // ran as one shard or many, and the same on a rerun.
 import { createHash } from "node:crypto";
 import sharp, { type Sharp } from "sharp";
+import type { LetterboxGeometry } from "../detector/letterbox.ts";
 import { MAX_INPUT_PIXELS, type DisplayedPixels } from "../detector/preprocess.ts";
 import type { Detection } from "../types.ts";
 import { detectionOverlay, drawDetectionsInto } from "./render.ts";
@@ -68,22 +69,53 @@ export interface PreviewOptions {
   method?: "overlay";
 }
 
+/** The detector's letterboxed input (preprocessForDetector's pixels and geometry): the photo shrunk, and padded. */
+export interface LetterboxedPixels {
+  letterboxed: Uint8Array;
+  geometry: LetterboxGeometry;
+}
+
+/** The preview's size for a photo of this size as displayed: PREVIEW_LONG_SIDE on the long side, never enlarged. */
+export function previewSize(fullWidth: number, fullHeight: number): { width: number; height: number } {
+  const scale = Math.min(1, PREVIEW_LONG_SIDE / Math.max(fullWidth, fullHeight));
+  return { width: Math.max(1, Math.round(fullWidth * scale)), height: Math.max(1, Math.round(fullHeight * scale)) };
+}
+
+/** Whether the letterbox holds the photo at least at the preview's size, so a preview can be shrunk from it. */
+export function letterboxCoversPreview(geometry: LetterboxGeometry): boolean {
+  const { width, height } = previewSize(geometry.sourceWidth, geometry.sourceHeight);
+  return geometry.resizedWidth >= width && geometry.resizedHeight >= height;
+}
+
 /**
- * A preview JPEG with its drawn boxes, from the photo's bytes or from its pixels as displayed when
- * the pipeline already holds them at full size (then nothing is decoded again); throws with a
- * reason a person can read.
+ * A preview JPEG with its drawn boxes, from the photo's bytes, from its pixels as displayed when
+ * the pipeline already holds them at full size, or from the detector's letterbox when that is
+ * at least the preview's size (then nothing is decoded again); throws with a reason a person
+ * can read.
  */
-export async function makePreview(original: Buffer | DisplayedPixels, detections: Detection[], options: PreviewOptions): Promise<Buffer> {
-  const raw = Buffer.isBuffer(original) ? undefined : original;
-  const open = () =>
-    raw
-      ? sharp(raw.pixels, { raw: { width: raw.width, height: raw.height, channels: 3 } })
-      : sharp(original as Buffer, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
+export async function makePreview(original: Buffer | DisplayedPixels | LetterboxedPixels, detections: Detection[], options: PreviewOptions): Promise<Buffer> {
+  const bytes = Buffer.isBuffer(original) ? original : undefined;
+  const raw = !bytes && "pixels" in original ? original : undefined;
+  const letterbox = !bytes && "letterboxed" in original ? original : undefined;
+  const open = () => {
+    if (raw) return sharp(raw.pixels, { raw: { width: raw.width, height: raw.height, channels: 3 } });
+    if (letterbox) {
+      const { geometry: g } = letterbox;
+      return sharp(letterbox.letterboxed, { raw: { width: g.inputWidth, height: g.inputHeight, channels: 3 } }).extract({
+        left: g.padLeft,
+        top: g.padTop,
+        width: g.resizedWidth,
+        height: g.resizedHeight,
+      });
+    }
+    return sharp(original as Buffer, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
+  };
   try {
-    const { width: fullWidth, height: fullHeight } = raw ?? (await open().metadata()).autoOrient;
-    const scale = Math.min(1, PREVIEW_LONG_SIDE / Math.max(fullWidth, fullHeight));
-    const width = Math.max(1, Math.round(fullWidth * scale));
-    const height = Math.max(1, Math.round(fullHeight * scale));
+    // The size as displayed, whatever the pixels come from: the same preview size either way.
+    const { width: fullWidth, height: fullHeight } =
+      raw ?? (letterbox ? { width: letterbox.geometry.sourceWidth, height: letterbox.geometry.sourceHeight } : (await open().metadata()).autoOrient);
+    const { width, height } = previewSize(fullWidth, fullHeight);
+    if (letterbox && !letterboxCoversPreview(letterbox.geometry)) throw new Error("the letterbox is smaller than the preview");
     // Exact dimensions, so the boxes drawn for width x height land where they are.
     const displayed = () => open().resize(width, height, { fit: "fill" });
     const encode = (image: Sharp) => image.flatten({ background: "#ffffff" }).jpeg({ quality: PREVIEW_JPEG_QUALITY, mozjpeg: false }).toBuffer();
