@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { Detector } from "../detector/detector.ts";
 import { processImages } from "../run/processImages.ts";
 import type { ImageResult, InputItem } from "../types.ts";
-import { BLANK_SAMPLE_MIN, blankSampleRate, inBlankSample, makePreview, PREVIEW_LONG_SIDE, previewName } from "./preview.ts";
+import { preprocessForDetector } from "../detector/preprocess.ts";
+import { BLANK_SAMPLE_MIN, blankSampleRate, inBlankSample, letterboxCoversPreview, makePreview, PREVIEW_LONG_SIDE, previewName } from "./preview.ts";
 
 const categories = { "1": "animal", "2": "person", "3": "vehicle" };
 
@@ -167,4 +168,59 @@ test("a preview from pixels the pipeline already decoded is the one made from th
   let difference = 0;
   for (let i = 0; i < fromBytes.data.length; i++) difference += Math.abs(fromBytes.data[i]! - fromPixels.data[i]!);
   assert.ok(difference / fromBytes.data.length < 1, `mean difference ${(difference / fromBytes.data.length).toFixed(2)} of 255`);
+});
+
+test("a preview's boxes drawn into its resized pixels match the SVG overlay composited in the resize", async () => {
+  const jpeg = await grey(2048, 1536, { left: 400, top: 300, width: 700, height: 500 });
+  const detections = [
+    { category: "1", conf: 0.9, bbox: [0.2, 0.2, 0.35, 0.33] },
+    { category: "2", conf: 0.6, bbox: [0.3, 0.25, 0.6, 0.7] },
+    { category: "3", conf: 0.4, bbox: [0, 0, 1, 1] },
+    { category: "1", conf: 0.25, bbox: [0.5, 0.5, 0, 0.2] },
+  ] as Array<{ category: string; conf: number; bbox: [number, number, number, number] }>;
+  const decoded = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  const fromPixels = { pixels: decoded.data, width: decoded.info.width, height: decoded.info.height, fullSize: true };
+  for (const source of [jpeg, fromPixels]) {
+    const [a, b] = await Promise.all(
+      [makePreview(source, detections, { threshold: 0.2, categories }), makePreview(source, detections, { threshold: 0.2, categories, method: "overlay" })].map(async (made) =>
+        sharp(await made).raw().toBuffer({ resolveWithObject: true }),
+      ),
+    );
+    assert.deepEqual([a!.info.width, a!.info.height], [b!.info.width, b!.info.height]);
+    let total = 0;
+    let worst = 0;
+    for (let i = 0; i < a!.data.length; i++) {
+      const diff = Math.abs(a!.data[i]! - b!.data[i]!);
+      total += diff;
+      worst = Math.max(worst, diff);
+    }
+    assert.ok(total / a!.data.length < 0.1 && worst <= 24, `pixels within JPEG tolerance (mean ${(total / a!.data.length).toFixed(3)}, worst ${worst})`);
+  }
+});
+
+test("a preview shrunk from the detector's letterbox (1280 px, padded) is the one from the full-size pixels, within JPEG tolerance", async () => {
+  const jpeg = await grey(2048, 1536, { left: 400, top: 300, width: 700, height: 500 });
+  const detections = [{ category: "1", conf: 0.9, bbox: [0.2, 0.2, 0.35, 0.33] as [number, number, number, number] }];
+  const decoded = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  const options = { threshold: 0.2, categories };
+  // A fixed square input pads the frame top and bottom: the preview must leave the padding out.
+  for (const spec of [{ size: 1280, stride: 64, fixedSquare: false }, { size: 1280, stride: 64, fixedSquare: true }]) {
+    const letterbox = await preprocessForDetector(jpeg, spec);
+    assert.ok(letterboxCoversPreview(letterbox.geometry));
+    const [a, b] = await Promise.all(
+      [
+        makePreview({ letterboxed: letterbox.pixels, geometry: letterbox.geometry }, detections, options),
+        makePreview({ pixels: decoded.data, width: decoded.info.width, height: decoded.info.height, fullSize: true }, detections, options),
+      ].map(async (made) => sharp(await made).raw().toBuffer({ resolveWithObject: true })),
+    );
+    assert.deepEqual([a!.info.width, a!.info.height], [800, 600]);
+    assert.deepEqual([a!.info.width, a!.info.height], [b!.info.width, b!.info.height]);
+    let total = 0;
+    for (let i = 0; i < a!.data.length; i++) total += Math.abs(a!.data[i]! - b!.data[i]!);
+    assert.ok(total / a!.data.length < 1, `fixedSquare ${spec.fixedSquare}: mean difference ${(total / a!.data.length).toFixed(3)} of 255`);
+  }
+  // A letterbox smaller than the preview is refused (a small model input), not enlarged.
+  const small = await preprocessForDetector(jpeg, { size: 640, stride: 32, fixedSquare: false });
+  assert.equal(letterboxCoversPreview(small.geometry), false);
+  await assert.rejects(makePreview({ letterboxed: small.pixels, geometry: small.geometry }, detections, options), /the preview could not be made/);
 });

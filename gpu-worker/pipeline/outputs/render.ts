@@ -243,6 +243,15 @@ function layoutDetections(detections: Detection[], width: number, height: number
 }
 
 /**
+ * The boxes and labels of `detections` (those to show, in drawing order) drawn straight into
+ * interleaved RGB pixels, in place, as renderDetections draws into a JPEG's: the SVG overlay's
+ * lines and labels at this size (previews draw at their own size).
+ */
+export function drawDetectionsInto(pixels: Uint8Array, width: number, height: number, detections: Detection[], categories: Record<string, string>): Promise<void> {
+  return drawInto(pixels, width, height, layoutDetections(detections, width, height, categories));
+}
+
+/**
  * One SVG holding every box and label in drawing order, cut to the area they cover: librsvg
  * rasterises and libvips blends only that area, so one animal on a 12 MP frame costs little,
  * and boxes all over the frame cost one frame-sized overlay (about 0.3 s), whatever their number.

@@ -13,7 +13,7 @@ import { preprocessForDetector, type PreprocessedImage } from "../detector/prepr
 import { readImageMetadata } from "../metadata/exif.ts";
 import { readImageHeader } from "../metadata/imageHeader.ts";
 import { renderDetections } from "../outputs/render.ts";
-import { inBlankSample, makePreview, previewName } from "../outputs/preview.ts";
+import { inBlankSample, letterboxCoversPreview, makePreview, previewName } from "../outputs/preview.ts";
 import { withoutGps } from "../outputs/privacy.ts";
 import { decodeWindow } from "./decodeThreads.ts";
 import { chunk, prefetch } from "./prefetch.ts";
@@ -88,7 +88,8 @@ interface PreparedItem {
   bytes?: Buffer;
   fileSize: number;
   metadata: ImageMetadata;
-  image?: PreprocessedImage;
+  /** `letterboxed`: the detector's input, kept after inference (when `pixels` is emptied) for the preview. */
+  image?: PreprocessedImage & { letterboxed?: Uint8Array | undefined };
   error?: string;
 }
 
@@ -209,10 +210,18 @@ export async function processImages(
     if (!detected && !blank) return undefined;
     if (blank) result.blankSample = true;
     try {
-      const made = await timed(stageMs, "render", () =>
-        // From the pixels already decoded when they were kept at full size: no second decode.
-        makePreview(item.image!.displayed?.fullSize ? item.image!.displayed : item.bytes!, result.detections, { threshold: renderThreshold, categories, blurPeople }),
-      );
+      const image = item.image!;
+      // From the pixels kept at full size (no second decode); else from the detector's
+      // letterbox when it holds the photo at least at the preview's size (MD's 1280 px against
+      // 800), not decoding the bytes again: on 12-MP frames 15 against 42 CPU ms per preview
+      // (mean difference 1.8 of 255). Not preferred over kept pixels: on 3-MP Serengeti frames
+      // it saved 3 ms and came out a little softer (mean difference 3.5). Else the bytes.
+      const source = image.displayed?.fullSize
+        ? image.displayed
+        : image.letterboxed && letterboxCoversPreview(image.geometry)
+          ? { letterboxed: image.letterboxed, geometry: image.geometry }
+          : item.bytes!;
+      const made = await timed(stageMs, "render", () => makePreview(source, result.detections, { threshold: renderThreshold, categories, blurPeople }));
       result.preview = previewName(item.path);
       return made;
     } catch (error) {
@@ -249,15 +258,20 @@ export async function processImages(
         const byItem = new Map(decoded.map((item, i) => [item, results[i]!]));
         for (const item of batch) {
           const found = byItem.get(item);
-          // Free the tensor and (unless they are full size, to draw into) the displayed pixels early.
-          const { displayed } = item.image ?? {};
+          // Free the displayed pixels early unless they are full size (to draw into); the
+          // letterbox stays until the photo is finished, for its preview.
+          const { displayed, pixels } = item.image ?? {};
           item.image = item.image && {
             ...item.image,
             pixels: Buffer.alloc(0),
+            letterboxed: pixels,
             ...(displayed?.fullSize ? { displayed } : { displayed: undefined }),
           };
           await finish(item, found?.detections ?? [], found?.location);
-          if (item.image) item.image.displayed = undefined;
+          if (item.image) {
+            item.image.displayed = undefined;
+            item.image.letterboxed = undefined;
+          }
         }
       });
     }
