@@ -64,6 +64,17 @@ async function missingNames(jobId: string): Promise<Set<string>> {
   return names;
 }
 
+/** A job of `card/<name>` files of these sizes, made through the API as the page would (PUT plans), and a photo of each size. */
+async function cardJob(sizes: Record<string, number>): Promise<{ created: CreatedJob; bytes: Record<string, Buffer> }> {
+  const response = await fetch(`${stack.url}/api/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: EMAIL, files: Object.entries(sizes).map(([name, size]) => ({ name: `card/${name}`, size, type: "image/jpeg" })) }),
+  });
+  const created = (await response.json()) as CreatedJob;
+  return { created, bytes: Object.fromEntries(Object.entries(sizes).map(([name, size]) => [name, noiseJpeg(size)])) };
+}
+
 /** The uploads the page starts. */
 function recordUploads(page: Page): StorageUpload[] {
   const uploads: StorageUpload[] = [];
@@ -152,14 +163,7 @@ test("5,000 photos: reloaded halfway, the same folder picked again sends only wh
 
 test("a folder picked again that differs from the job says how, and the job waits until storage has every file", async () => {
   // A job of five files of which storage holds two, made through the API as the page would.
-  const sizes = { "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000, "d.jpg": 5000, "e.jpg": 6000 };
-  const response = await fetch(`${stack.url}/api/jobs`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: EMAIL, files: Object.entries(sizes).map(([name, size]) => ({ name: `card/${name}`, size, type: "image/jpeg" })) }),
-  });
-  const created = (await response.json()) as CreatedJob;
-  const bytes = Object.fromEntries(Object.entries(sizes).map(([name, size]) => [name, noiseJpeg(size)]));
+  const { created, bytes } = await cardJob({ "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000, "d.jpg": 5000, "e.jpg": 6000 });
   for (const plan of created.uploads.slice(0, 2)) {
     if (plan.method !== "PUT") throw new Error("small files have PUT plans");
     assert.equal((await fetch(plan.url, { method: "PUT", headers: plan.headers, body: bytes[plan.name.slice("card/".length)] })).status, 200);
@@ -204,14 +208,7 @@ test("a folder picked again that differs from the job says how, and the job wait
 });
 
 test("files the card no longer has can be left out of the job, which is then sent and submitted with the rest", async () => {
-  const sizes = { "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000 };
-  const response = await fetch(`${stack.url}/api/jobs`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: EMAIL, files: Object.entries(sizes).map(([name, size]) => ({ name: `card/${name}`, size, type: "image/jpeg" })) }),
-  });
-  const created = (await response.json()) as CreatedJob;
-  const bytes = Object.fromEntries(Object.entries(sizes).map(([name, size]) => [name, noiseJpeg(size)]));
+  const { created, bytes } = await cardJob({ "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000 });
   const [first] = created.uploads;
   if (first?.method !== "PUT") throw new Error("small files have PUT plans");
   assert.equal((await fetch(first.url, { method: "PUT", headers: first.headers, body: bytes["a.jpg"] })).status, 200);
