@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Browser, Page, Request } from "playwright-core";
 import { EMAIL, launchBrowser, startNpmStart } from "../test/browser/harness.ts";
+import { treeCpuMs } from "./processCpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +61,7 @@ function isUpload(request: Request): boolean {
 }
 
 /** Picks `what` (a folder or files), sends it, and times the transfer and the whole job. */
-async function timeUpload(browser: Browser, url: string, what: { folder?: string; files?: string[] }, bytes: number): Promise<string> {
+async function timeUpload(browser: Browser, url: string, serverPid: number | undefined, what: { folder?: string; files?: string[] }, bytes: number): Promise<string> {
   const page = await newPage(browser, url);
   let firstPut = 0;
   let lastAnswer = 0;
@@ -76,14 +77,28 @@ async function timeUpload(browser: Browser, url: string, what: { folder?: string
   });
   const picker = what.folder ? page.locator("#pick-folder") : page.locator("#pick-files");
   await picker.setInputFiles(what.folder ?? what.files ?? [], { timeout: 600_000 });
+  const cpuBefore = cpuSplit(serverPid);
   const clicked = Date.now();
   await page.getByRole("button", { name: "Upload and start" }).click();
   await page.locator("#status-headline").filter({ hasText: /In the queue|Finding|Results/ }).waitFor({ timeout: UPLOAD_TIMEOUT_MS });
   const submitted = Date.now();
+  const cpuAfter = cpuSplit(serverPid);
   await page.context().close();
+  const perRequest = (key: "server" | "browser") =>
+    cpuBefore && cpuAfter ? `${((cpuAfter[key] - cpuBefore[key]) / Math.max(1, puts)).toFixed(1)} ms` : "n/a (no /proc)";
   const transfer = (lastAnswer - firstPut) / 1000;
   const whole = (submitted - clicked) / 1000;
-  return `${(bytes / MB).toFixed(0)} MB in ${puts} requests: ${(bytes / MB / transfer).toFixed(1)} MB/s over the transfer (${transfer.toFixed(1)} s), ${(bytes / MB / whole).toFixed(1)} MB/s click to submit (${whole.toFixed(1)} s)`;
+  return `${(bytes / MB).toFixed(0)} MB in ${puts} requests: ${(bytes / MB / transfer).toFixed(1)} MB/s over the transfer (${transfer.toFixed(1)} s), ${(bytes / MB / whole).toFixed(1)} MB/s click to submit (${whole.toFixed(1)} s); CPU per request: npm start ${perRequest("server")}, Chromium ${perRequest("browser")}`;
+}
+
+/** CPU ms so far of npm start (API, emulator, worker) and of Chromium (every process the bench started but npm start). */
+function cpuSplit(serverPid: number | undefined): { server: number; browser: number } | undefined {
+  if (serverPid === undefined) return undefined;
+  const server = treeCpuMs(serverPid);
+  const browser = treeCpuMs(process.pid, [serverPid]);
+  // The bench's own thread is idle while the page sends; its CPU is left out of Chromium's.
+  const own = process.cpuUsage();
+  return server === undefined || browser === undefined ? undefined : { server, browser: browser - (own.user + own.system) / 1000 };
 }
 
 /** Heap, DOM and longest task of a page holding `count` picked files, before and while sending. */
@@ -126,7 +141,7 @@ async function main(): Promise<void> {
   const browser = await launchBrowser();
   // No model: the worker waits, so the uploads have the CPU to themselves.
   // The service's own multipart settings (8 MiB), not the browser tests' small parts.
-  const { url, stop } = await startNpmStart({ MODEL: join(work, "no-model.onnx"), MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024), PART_BYTES: String(8 * 1024 * 1024) });
+  const { url, pid, stop } = await startNpmStart({ MODEL: join(work, "no-model.onnx"), MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024), PART_BYTES: String(8 * 1024 * 1024) });
   try {
     const photos = join(work, "card");
     for (let index = 0; index < PHOTOS; index += 1) {
@@ -137,8 +152,8 @@ async function main(): Promise<void> {
     const zip = join(work, "season.zip");
     await writeFile(zip, randomBytesOf(ZIP_BYTES));
     console.log(`Chromium against npm start at ${url}; worker idle\n`);
-    console.log(`one ${(ZIP_BYTES / MB).toFixed(0)} MB zip:        ${await timeUpload(browser, url, { files: [zip] }, ZIP_BYTES)}`);
-    console.log(`${PHOTOS} photos of ${PHOTO_BYTES / 1000} KB: ${await timeUpload(browser, url, { folder: photos }, PHOTOS * PHOTO_BYTES)}`);
+    console.log(`one ${(ZIP_BYTES / MB).toFixed(0)} MB zip:        ${await timeUpload(browser, url, pid, { files: [zip] }, ZIP_BYTES)}`);
+    console.log(`${PHOTOS} photos of ${PHOTO_BYTES / 1000} KB: ${await timeUpload(browser, url, pid, { folder: photos }, PHOTOS * PHOTO_BYTES)}`);
     await rm(photos, { recursive: true, force: true });
     await rm(zip, { force: true });
 

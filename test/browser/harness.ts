@@ -31,7 +31,7 @@ export async function launchBrowser(): Promise<Browser> {
  * folder (a stack claims its Redis for its folder, so it must not share a developer's), resolved
  * once it says where the page is.
  */
-export async function startNpmStart(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startNpmStart(env: Record<string, string>): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
   const redis = await startRedisServer();
   const data = await mkdtemp(join(tmpdir(), "trapline-npm-start-"));
   try {
@@ -48,7 +48,7 @@ export async function startNpmStart(env: Record<string, string>): Promise<{ url:
       await redis.dispose();
       await rm(data, { recursive: true, force: true });
     };
-    return { url: started.url, stop };
+    return { url: started.url, pid: started.child.pid, stop };
   } catch (error) {
     await redis.dispose();
     await rm(data, { recursive: true, force: true });
