@@ -5,8 +5,10 @@
 //
 //   speed   a folder of --photos files of --photo-kb KB (2,000 × 126 KB = 253 MB, as a field
 //           team's card) and one --zip-mb MB zip, each picked and sent as its own job; the time
-//           runs from the first upload request to the last answer from storage, and from the click to the
-//           job's submit (job creation and submit included).
+//           runs from the first upload request to the last answer from storage, and from the click
+//           to the job's submit (job creation and submit included). Then the same photos sent by a
+//           bare loop (presigned forms, 6 at a time, no page code): the browser's own floor. Each
+//           line splits the CPU per upload request between npm start and Chromium.
 //   memory  a folder of --memory-files 1-byte files picked (0 to skip): the page's JS heap after
 //           the pick and after 30 s of sending, its DOM size, and its longest task.
 //
@@ -91,6 +93,46 @@ async function timeUpload(browser: Browser, url: string, serverPid: number | und
   return `${(bytes / MB).toFixed(0)} MB in ${puts} requests: ${(bytes / MB / transfer).toFixed(1)} MB/s over the transfer (${transfer.toFixed(1)} s), ${(bytes / MB / whole).toFixed(1)} MB/s click to submit (${whole.toFixed(1)} s); CPU per request: npm start ${perRequest("server")}, Chromium ${perRequest("browser")}`;
 }
 
+/**
+ * The floor for a browser: the same folder sent by a bare loop in the same Chromium (presigned
+ * forms from the API, 6 at a time, fetch, no page code), to tell the page's own cost from the
+ * browser's and the server's.
+ */
+async function timeBareLoop(browser: Browser, url: string, serverPid: number | undefined, folder: string, bytes: number): Promise<string> {
+  const page = await newPage(browser, url);
+  // An input of its own: the page empties its pickers once it has read them.
+  await page.evaluate(`document.body.append(Object.assign(document.createElement("input"), { type: "file", id: "bare", webkitdirectory: true }))`);
+  await page.locator("#bare").setInputFiles(folder, { timeout: 600_000 });
+  const names = await page.evaluate<string[]>(`Array.from(document.querySelector("#bare").files, (file) => file.webkitRelativePath)`);
+  const jobId = ((await (await fetch(`${url}/api/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: EMAIL }) })).json()) as { jobId: string }).jobId;
+  const plans: unknown[] = [];
+  for (let at = 0; at < names.length; at += 1000) {
+    const body = JSON.stringify({ singleUpload: "POST", files: names.slice(at, at + 1000).map((name) => ({ name, size: PHOTO_BYTES, type: "image/jpeg" })) });
+    const answer = (await (await fetch(`${url}/api/jobs/${jobId}/files`, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as { uploads: unknown[] };
+    plans.push(...answer.uploads);
+  }
+  const cpuBefore = cpuSplit(serverPid);
+  const started = Date.now();
+  // Page-side code as a string: this file is type-checked as Node code, without DOM globals.
+  await page.evaluate(`(async (plans) => {
+    const picked = document.querySelector("#bare").files;
+    let next = 0;
+    const send = async (plan, file) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(plan.fields)) form.append(name, value);
+      form.append("file", file);
+      const response = await fetch(plan.url, { method: "POST", body: form });
+      if (!response.ok) throw new Error("storage answered " + response.status);
+    };
+    await Promise.all(Array.from({ length: 6 }, async () => { for (let i = next++; i < plans.length; i = next++) await send(plans[i], picked[i]); }));
+  })(${JSON.stringify(plans)})`);
+  const seconds = (Date.now() - started) / 1000;
+  const cpuAfter = cpuSplit(serverPid);
+  await page.context().close();
+  const perRequest = (key: "server" | "browser") => (cpuBefore && cpuAfter ? `${((cpuAfter[key] - cpuBefore[key]) / names.length).toFixed(1)} ms` : "n/a (no /proc)");
+  return `${(bytes / MB).toFixed(0)} MB in ${names.length} requests: ${(bytes / MB / seconds).toFixed(1)} MB/s (${seconds.toFixed(1)} s); CPU per request: npm start ${perRequest("server")}, Chromium ${perRequest("browser")}`;
+}
+
 /** CPU ms so far of npm start (API, emulator, worker) and of Chromium (every process the bench started but npm start). */
 function cpuSplit(serverPid: number | undefined): { server: number; browser: number } | undefined {
   if (serverPid === undefined) return undefined;
@@ -154,6 +196,7 @@ async function main(): Promise<void> {
     console.log(`Chromium against npm start at ${url}; worker idle\n`);
     console.log(`one ${(ZIP_BYTES / MB).toFixed(0)} MB zip:        ${await timeUpload(browser, url, pid, { files: [zip] }, ZIP_BYTES)}`);
     console.log(`${PHOTOS} photos of ${PHOTO_BYTES / 1000} KB: ${await timeUpload(browser, url, pid, { folder: photos }, PHOTOS * PHOTO_BYTES)}`);
+    console.log(`the same photos, bare loop: ${await timeBareLoop(browser, url, pid, photos, PHOTOS * PHOTO_BYTES)}`);
     await rm(photos, { recursive: true, force: true });
     await rm(zip, { force: true });
 
