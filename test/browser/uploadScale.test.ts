@@ -207,29 +207,34 @@ test("a folder picked again that differs from the job says how, and the job wait
   await page.context().close();
 });
 
-test("files the card no longer has can be left out of the job, which is then sent and submitted with the rest", async () => {
-  const { created, bytes } = await cardJob({ "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000 });
+test("files the card no longer has, or has only at another size, can be left out of the job, which is then sent and submitted with the rest", async () => {
+  const { created, bytes } = await cardJob({ "a.jpg": 2000, "b.jpg": 3000, "c.jpg": 4000, "d.jpg": 5000 });
   const [first] = created.uploads;
   if (first?.method !== "PUT") throw new Error("small files have PUT plans");
   assert.equal((await fetch(first.url, { method: "PUT", headers: first.headers, body: bytes["a.jpg"] })).status, 200);
-  // The card now: a and b; c is gone for good.
+  // The card now: a and b as they were, c rewritten at another size, d gone for good.
   await put("leftout/card/a.jpg", bytes["a.jpg"]!);
   await put("leftout/card/b.jpg", bytes["b.jpg"]!);
+  await put("leftout/card/c.jpg", noiseJpeg(4500));
 
   const page = await newPage(browser, { width: 1100, height: 1000 });
   await page.goto(`${stack.url}/#/jobs/${created.jobId}`);
   await page.getByRole("heading", { name: "Finish uploading your job" }).waitFor();
   await page.locator("#pick-folder").setInputFiles(join(work, "leftout", "card"));
   await page.locator("#upload-message", { hasText: "This pick differs from the job:" }).waitFor();
+  await page.getByText("Storage lacks it at the job's size too: pick it as it was, or leave it out of the job (the button below).", { exact: false }).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "repick-leave-out-1.png"), fullPage: true });
-  await page.getByRole("button", { name: "Leave the 1 file out of the job" }).click();
-  await page.locator("#upload-message", { hasText: "The pick matches the job." }).waitFor({ timeout: 30_000 });
+  await page.getByRole("button", { name: "Leave the 2 files out of the job" }).click();
+  // Compared again: c (left out) is now simply not part of the job; nothing holds the job up.
+  await page.locator("#pick-report li", { hasText: "1 file in this pick is not part of the job: “card/c.jpg”. It is not sent." }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(await page.locator("#pick-report li").allTextContents(), ["1 file in this pick is not part of the job: “card/c.jpg”. It is not sent."]);
   assert.equal(await page.getByRole("button", { name: /Leave the/ }).isHidden(), true);
+  assert.match((await page.locator("#resume-text").textContent()) ?? "", /It holds 2 files \(5\.0 KB\)\./);
   await page.screenshot({ path: join(ARTIFACTS, "repick-leave-out-2.png"), fullPage: true });
   await page.getByRole("button", { name: "Send the 1 missing file" }).click();
   await page.locator("#status-headline", { hasText: /In the queue|Finding|Results ready|No photos/ }).waitFor({ timeout: 30_000 });
   const job = (await (await fetch(`${stack.url}/api/jobs/${created.jobId}`)).json()) as { fileCount: number; status: string };
-  assert.equal(job.fileCount, 2, "a and b; c left out");
+  assert.equal(job.fileCount, 2, "a and b; c and d left out");
   assert.notEqual(job.status, "uploading");
   await page.context().close();
 });

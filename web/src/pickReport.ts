@@ -23,7 +23,7 @@ function quoted(names: readonly string[], total: number): string {
 
 /** `nameOf`/`sizeOf` read the picked file at a list index; `extrasAdded`: extras join the job (its listing was cut short). */
 export function pickReport(comparison: PickComparison, nameOf: (index: number) => string, sizeOf: (index: number) => number, extrasAdded: boolean): PickReport {
-  const { toSend, stored, otherSize, extra, notPicked } = comparison;
+  const { toSend, stored, otherSize, extra, notPicked, unsendable } = comparison;
   const sending = toSend.length + (extrasAdded ? extra.length : 0);
   const summary =
     sending === 0
@@ -41,7 +41,13 @@ export function pickReport(comparison: PickComparison, nameOf: (index: number) =
   if (otherSize.length > 0) {
     const names = otherSize.slice(0, NAMES_QUOTED).map(({ index, planned }) => `“${nameOf(index)}” (${formatBytes(sizeOf(index))} here, ${formatBytes(planned)} in the job)`);
     const more = otherSize.length > NAMES_QUOTED ? ` and ${(otherSize.length - NAMES_QUOTED).toLocaleString("en")} more` : "";
-    differences.push(`${plural(otherSize.length, "file")} ${otherSize.length === 1 ? "has" : "have"} another size than in the job: ${names.join(", ")}${more}. ${otherSize.length === 1 ? "It is" : "They are"} not sent.`);
+    // Those storage lacks at the job's size hold the job up, as files not picked do.
+    const lacking = unsendable.length - notPicked.length;
+    const held =
+      lacking > 0
+        ? ` Storage lacks ${lacking === otherSize.length ? (lacking === 1 ? "it" : "them") : `${plural(lacking, "file")} of them`} at the job's size too: pick ${lacking === 1 ? "it" : "them"} as ${lacking === 1 ? "it was" : "they were"}, or leave ${lacking === 1 ? "it" : "them"} out of the job (the button below).`
+        : "";
+    differences.push(`${plural(otherSize.length, "file")} ${otherSize.length === 1 ? "has" : "have"} another size than in the job: ${names.join(", ")}${more}. ${otherSize.length === 1 ? "It is" : "They are"} not sent.${held}`);
   }
   if (extra.length > 0) {
     const names = quoted(extra.map(nameOf), extra.length);
@@ -51,5 +57,5 @@ export function pickReport(comparison: PickComparison, nameOf: (index: number) =
         : `${plural(extra.length, "file")} in this pick ${extra.length === 1 ? "is" : "are"} not part of the job: ${names}. ${extra.length === 1 ? "It is" : "They are"} not sent.`,
     );
   }
-  return { summary, differences, complete: notPicked.length === 0 };
+  return { summary, differences, complete: unsendable.length === 0 };
 }

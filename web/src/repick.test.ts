@@ -26,11 +26,20 @@ test("a folder picked again: only what storage lacks is sent; other sizes, extra
     otherSize: [{ index: 2, planned: 30 }],
     extra: [3],
     notPicked: [{ name: "d.jpg", size: 40 }],
+    // d is not picked, and c (which storage lacks) only at another size: neither can be sent.
+    unsendable: ["d.jpg", "c.jpg"],
   });
 });
 
 test("the same folder picked again with nothing changed differs in nothing", () => {
   const listing = { planned: new Map([["x/1.jpg", 1], ["x/2.jpg", 2]]), missing: new Set(["x/2.jpg"]) };
   const result = comparePick([{ name: "x/1.jpg", size: 1 }, { name: "x/2.jpg", size: 2 }], listing);
-  assert.deepEqual([result.toSend, result.stored, result.otherSize, result.extra, result.notPicked], [[1], [0], [], [], []]);
+  assert.deepEqual([result.toSend, result.stored, result.otherSize, result.extra, result.notPicked, result.unsendable], [[1], [0], [], [], [], []]);
+});
+
+test("a file picked at another size counts as unsendable only when storage lacks its planned copy", () => {
+  const listing = { planned: new Map([["a.jpg", 10], ["b.jpg", 20]]), missing: new Set(["b.jpg"]) };
+  const result = comparePick([{ name: "a.jpg", size: 11 }, { name: "b.jpg", size: 21 }], listing);
+  assert.deepEqual(result.otherSize, [{ index: 0, planned: 10 }, { index: 1, planned: 20 }]);
+  assert.deepEqual(result.unsendable, ["b.jpg"], "a.jpg is in storage at its planned size already");
 });

@@ -29,10 +29,15 @@ export interface PickComparison {
   extra: number[];
   /** Planned files storage lacks that the pick does not hold either: nothing can send them. */
   notPicked: { name: string; size: number }[];
+  /**
+   * Names of the planned files storage lacks that this pick cannot send: not picked, or picked
+   * at another size. The job waits for them, or the person leaves them out (POST .../files/drop).
+   */
+  unsendable: string[];
 }
 
 export function comparePick(picked: readonly PickedEntry[], listing: JobListing): PickComparison {
-  const result: PickComparison = { toSend: [], stored: [], otherSize: [], extra: [], notPicked: [] };
+  const result: PickComparison = { toSend: [], stored: [], otherSize: [], extra: [], notPicked: [], unsendable: [] };
   const seen = new Set<string>();
   picked.forEach(({ name, size }, index) => {
     const planned = listing.planned.get(name);
@@ -46,6 +51,8 @@ export function comparePick(picked: readonly PickedEntry[], listing: JobListing)
     else result.stored.push(index);
   });
   for (const name of listing.missing) if (!seen.has(name)) result.notPicked.push({ name, size: listing.planned.get(name) ?? 0 });
+  const otherSizeMissing = result.otherSize.map(({ index }) => picked[index]!.name).filter((name) => listing.missing.has(name));
+  result.unsendable = [...result.notPicked.map((file) => file.name), ...otherSizeMissing];
   return result;
 }
 

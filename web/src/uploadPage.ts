@@ -43,8 +43,8 @@ interface Resumed {
   addExtras: boolean;
   /** The pick lacks files storage lacks too: the job cannot be submitted from it yet. */
   complete: boolean;
-  /** Names of those files: the person may leave them out of the job instead (POST .../files/drop). */
-  notPicked: string[];
+  /** Names of the files it lacks that this pick cannot send (repick.ts): the person may leave them out instead (POST .../files/drop). */
+  unsendable: string[];
 }
 
 export interface UploadPage {
@@ -230,8 +230,8 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       // The page closed while it was adding the job's files: the ones it had not added yet join now.
       open.addExtras = open.saved !== null && !open.saved.listed && (open.job.fileCount ?? 0) < open.saved.files;
       open.extras = comparison.extra;
-      open.complete = comparison.notPicked.length === 0;
-      open.notPicked = comparison.notPicked.map((file) => file.name);
+      open.complete = comparison.unsendable.length === 0;
+      open.unsendable = comparison.unsendable;
       list.resetStates();
       for (const index of comparison.stored) list.setState(index, "done");
       for (const { index, planned } of comparison.otherSize) list.setState(index, "excluded", `another size than in the job (${formatBytes(planned)})`);
@@ -277,7 +277,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     dropzone.classList.toggle("dropzone-locked", phase !== "editing");
     clearButton.hidden = phase !== "editing";
     removeOthersButton.hidden = phase !== "editing" || list.notPhotoCount() === 0;
-    const leftOut = resumed?.notPicked.length ?? 0;
+    const leftOut = resumed?.unsendable.length ?? 0;
     dropButton.hidden = phase !== "editing" || leftOut === 0;
     dropButton.textContent = `Leave the ${plural(leftOut, "file")} out of the job`;
   };
@@ -510,16 +510,26 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
     await sending;
   };
 
+  /** The panel of a job opened again: what it holds (again after files are left out of it). */
+  const describeResumed = (open: Resumed) => {
+    const { fileCount, totalBytes } = open.job;
+    const holds = fileCount !== null ? ` It holds ${plural(fileCount, "file")} (${formatBytes(totalBytes ?? 0)}).` : "";
+    resumeText.textContent = `Job ${open.jobId} is waiting for its files: its upload stopped before storage had them all.${holds} Pick the same folder (or files) again: only the files storage does not have are sent, and the job keeps this link.`;
+  };
+
   // Files the card no longer has: out of the job (and out of storage), then the pick is compared again.
   dropButton.addEventListener("click", () => {
     const open = resumed;
-    if (!open || open.notPicked.length === 0 || phase !== "editing") return;
-    const names = open.notPicked;
+    if (!open || open.unsendable.length === 0 || phase !== "editing") return;
+    const names = open.unsendable;
     setPhase("comparing");
     say(`Leaving ${plural(names.length, "file")} out of the job…`);
     void (async () => {
       try {
-        for (let at = 0; at < names.length; at += MAX_PAGE_FILES) await api.dropFiles(open.jobId, { names: names.slice(at, at + MAX_PAGE_FILES) });
+        for (let at = 0; at < names.length; at += MAX_PAGE_FILES) {
+          const dropped = await api.dropFiles(open.jobId, { names: names.slice(at, at + MAX_PAGE_FILES) });
+          open.job = { ...open.job, fileCount: dropped.fileCount, totalBytes: dropped.totalBytes };
+        }
       } catch (error) {
         if (resumed !== open) return;
         setPhase("editing");
@@ -529,6 +539,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       if (resumed !== open) return;
       // The job is smaller now on purpose: its listing was not cut short.
       if (open.saved) open.saved = { ...open.saved, listed: true };
+      describeResumed(open);
       announce(`${plural(names.length, "file")} left out of the job.`);
       await compareWithJob();
     })();
@@ -609,7 +620,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       byId("job-view").hidden = true;
       if (activeJob() === jobId) return;
       const saved = storage ? savedJob(storage, jobId) : null;
-      resumed = { jobId, job: view, saved, extras: [], addExtras: false, complete: true, notPicked: [] };
+      resumed = { jobId, job: view, saved, extras: [], addExtras: false, complete: true, unsendable: [] };
       job = null;
       list.clear();
       report.replaceChildren();
@@ -617,8 +628,7 @@ export function createUploadPage(api: Api, openJob: (jobId: string) => void): Up
       title.textContent = "Finish uploading your job";
       document.title = "Finish uploading — Trapline";
       resumeBox.hidden = false;
-      const holds = view.fileCount !== null ? ` It holds ${plural(view.fileCount, "file")} (${formatBytes(view.totalBytes ?? 0)}).` : "";
-      resumeText.textContent = `Job ${jobId} is waiting for its files: its upload stopped before storage had them all.${holds} Pick the same folder (or files) again: only the files storage does not have are sent, and the job keeps this link.`;
+      describeResumed(resumed);
       email.value = saved?.email ?? "";
       email.placeholder = saved ? "" : "not known to this browser";
       emailError.textContent = "";
