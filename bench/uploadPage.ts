@@ -17,8 +17,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Browser, Page, Request } from "playwright-core";
-import { EMAIL, launchBrowser, startNpmStart } from "../test/browser/harness.ts";
+import type { Browser, Page } from "playwright-core";
+import { EMAIL, launchBrowser, startNpmStart, storageUpload } from "../test/browser/harness.ts";
 import { treeCpuMs } from "./processCpu.ts";
 
 const { values } = parseArgs({
@@ -56,12 +56,6 @@ async function newPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-/** A request that carries a file's bytes to storage: a PUT (a file or a part) or a form POST. */
-function isUpload(request: Request): boolean {
-  if (request.method() === "PUT") return request.url().includes("/input/");
-  return request.method() === "POST" && (request.headers()["content-type"] ?? "").startsWith("multipart/form-data");
-}
-
 /** Picks `what` (a folder or files), sends it, and times the transfer and the whole job. */
 async function timeUpload(browser: Browser, url: string, serverPid: number | undefined, what: { folder?: string; files?: string[] }, bytes: number): Promise<string> {
   const page = await newPage(browser, url);
@@ -69,13 +63,13 @@ async function timeUpload(browser: Browser, url: string, serverPid: number | und
   let lastAnswer = 0;
   let puts = 0;
   page.on("request", (request) => {
-    if (isUpload(request)) {
+    if (storageUpload(request) !== undefined) {
       puts += 1;
       firstPut ||= Date.now();
     }
   });
   page.on("requestfinished", (request) => {
-    if (isUpload(request)) lastAnswer = Date.now();
+    if (storageUpload(request) !== undefined) lastAnswer = Date.now();
   });
   const picker = what.folder ? page.locator("#pick-folder") : page.locator("#pick-files");
   await picker.setInputFiles(what.folder ?? what.files ?? [], { timeout: 600_000 });

@@ -13,6 +13,7 @@ import { NotUploadingError } from "../core/filePlan.ts";
 import type { PlannedFile } from "../core/jobs.ts";
 import { inputPrefix } from "../core/keys.ts";
 import { ApiError } from "./errors.ts";
+import { notFound } from "./jobView.ts";
 import type { AppDeps } from "./types.ts";
 import type { Planner } from "./uploadPlans.ts";
 import { jsonBytes } from "./uploadPlans.ts";
@@ -42,7 +43,7 @@ export async function dropFiles(deps: Pick<AppDeps, "config" | "aws">, plans: Pl
   const result = await plans.plan.drop(jobId, names);
   if (!result.ok) {
     if (result.problem === "not_uploading") throw new ApiError(409, "not_uploading", `This job is ${result.status}; files can be left out only while it is uploading.`);
-    throw new ApiError(404, "not_found", `No job ${jobId}.`);
+    throw notFound(jobId);
   }
   const open = result.dropped.filter((file) => file.uploadId);
   for (let at = 0; at < open.length; at += ABORT_CONCURRENCY) {
