@@ -4,13 +4,9 @@
 // (EfficientNetV2-M at 480 px is about 24 GFLOPs per image: Tan & Le 2021, table 7 — 24B FLOPs
 // at 480), with random weights: seconds per crop mean something, species do not.
 import { writeFile } from "node:fs/promises";
-import onnxProto from "onnx-proto";
-import type { onnx as Onnx } from "onnx-proto";
 import { seededUniform } from "../test/helpers/seededRandom.ts";
 import { floatValueInfo } from "../test/helpers/tinyModels.ts";
-
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
+import { ints, OnnxGraph } from "./onnxGraph.ts";
 
 export const STAND_IN_CLASSIFIER_INPUT = 480;
 /** SpeciesNet v4.0.x's label count. */
@@ -69,46 +65,25 @@ export async function writeStandInClassifier(path: string): Promise<void> {
 function buildStandInClassifier(seed = 7): Uint8Array {
   const next = seededUniform(seed);
   const uniform = () => next() - 0.5;
-  const initializers: Onnx.ITensorProto[] = [];
-  const nodes: Onnx.INodeProto[] = [];
-  let counter = 0;
-  const name = (prefix: string) => `${prefix}_${counter++}`;
-  const tensor = (dims: number[], values: Float32Array): string => {
-    const id = name("w");
-    initializers.push({ name: id, dims, dataType: FLOAT, rawData: new Uint8Array(values.buffer) });
-    return id;
-  };
-  const node = (opType: string, inputs: string[], attribute: Onnx.IAttributeProto[] = [], output = name(opType.toLowerCase())): string => {
-    nodes.push(onnx.NodeProto.create({ opType, name: `${output}_node`, input: inputs, output: [output], attribute }));
-    return output;
-  };
-  const ints = (key: string, values: number[]) => onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
+  const g = new OnnxGraph();
   const random = (count: number, scale: number) => Float32Array.from({ length: count }, () => uniform() * scale);
 
   // NHWC in, as SpeciesNet's export; the convs run NCHW.
-  let x = node("Transpose", ["images"], [ints("perm", [0, 3, 1, 2])]);
+  let x = g.node("Transpose", ["images"], [ints("perm", [0, 3, 1, 2])]);
   for (const conv of PLAN) {
     const fanIn = conv.inChannels * 9;
-    const weights = tensor([conv.outChannels, conv.inChannels, 3, 3], random(conv.outChannels * fanIn, Math.sqrt(6 / fanIn)));
-    const bias = tensor([conv.outChannels], new Float32Array(conv.outChannels));
-    x = node("Conv", [x, weights, bias], [ints("kernel_shape", [3, 3]), ints("strides", [conv.stride, conv.stride]), ints("pads", [1, 1, 1, 1])]);
-    x = node("Relu", [x]);
+    const weights = g.tensor([conv.outChannels, conv.inChannels, 3, 3], random(conv.outChannels * fanIn, Math.sqrt(6 / fanIn)));
+    const bias = g.tensor([conv.outChannels], new Float32Array(conv.outChannels));
+    x = g.node("Conv", [x, weights, bias], [ints("kernel_shape", [3, 3]), ints("strides", [conv.stride, conv.stride]), ints("pads", [1, 1, 1, 1])]);
+    x = g.node("Relu", [x]);
   }
-  const pooled = node("Flatten", [node("GlobalAveragePool", [x])]);
-  const logits = node("MatMul", [pooled, tensor([FEATURES, STAND_IN_CLASSES], random(FEATURES * STAND_IN_CLASSES, 0.01))]);
-  node("Add", [logits, tensor([STAND_IN_CLASSES], new Float32Array(STAND_IN_CLASSES))], [], "output");
+  const pooled = g.node("Flatten", [g.node("GlobalAveragePool", [x])]);
+  const logits = g.node("MatMul", [pooled, g.tensor([FEATURES, STAND_IN_CLASSES], random(FEATURES * STAND_IN_CLASSES, 0.01))]);
+  g.node("Add", [logits, g.tensor([STAND_IN_CLASSES], new Float32Array(STAND_IN_CLASSES))], [], "output");
 
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: "", version: 17 }],
-    producerName: "trapline-bench",
-    graph: onnx.GraphProto.create({
-      name: "speciesnet-stand-in",
-      node: nodes,
-      initializer: initializers,
-      input: [floatValueInfo("images", ["batch", STAND_IN_CLASSIFIER_INPUT, STAND_IN_CLASSIFIER_INPUT, 3])],
-      output: [floatValueInfo("output", ["batch", STAND_IN_CLASSES])],
-    }),
+  return g.encode({
+    name: "speciesnet-stand-in",
+    input: [floatValueInfo("images", ["batch", STAND_IN_CLASSIFIER_INPUT, STAND_IN_CLASSIFIER_INPUT, 3])],
+    output: [floatValueInfo("output", ["batch", STAND_IN_CLASSES])],
   });
-  return onnx.ModelProto.encode(model).finish();
 }

@@ -8,14 +8,9 @@
 // graph is a plain conv stack at the same resolutions (see STAND_IN_GFLOPS, computed below).
 
 import { writeFile } from "node:fs/promises";
-import onnxProto from "onnx-proto";
-import type { onnx as Onnx } from "onnx-proto";
 import { seededUniform } from "../test/helpers/seededRandom.ts";
 import { floatValueInfo } from "../test/helpers/tinyModels.ts";
-
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
+import { int, INT64, ints, OnnxGraph } from "./onnxGraph.ts";
 
 /** MegaDetector v5a's input side (md_v5a.0.0 in models/manifest.json). */
 export const STAND_IN_INPUT_SIZE = 1280;
@@ -81,23 +76,7 @@ export async function writeStandInDetector(path: string, seed = 1): Promise<void
 
 export function buildStandInDetector(seed = 1): Uint8Array {
   const random = gaussian(seed);
-  const initializers: Onnx.ITensorProto[] = [];
-  const nodes: Onnx.INodeProto[] = [];
-  let counter = 0;
-  const name = (prefix: string) => `${prefix}_${counter++}`;
-  const tensor = (dims: number[], values: Float32Array | number[], dataType = FLOAT): string => {
-    const id = name("w");
-    const typed = dataType === FLOAT ? Float32Array.from(values) : BigInt64Array.from(values as number[], (v) => BigInt(v));
-    initializers.push({ name: id, dims, dataType, rawData: new Uint8Array(typed.buffer) });
-    return id;
-  };
-  const node = (opType: string, inputs: string[], attribute: Onnx.IAttributeProto[] = []): string => {
-    const out = name(opType.toLowerCase());
-    nodes.push(onnx.NodeProto.create({ opType, name: `${out}_node`, input: inputs, output: [out], attribute }));
-    return out;
-  };
-  const ints = (key: string, values: number[]) => onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
-  const int = (key: string, value: number) => onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INT, i: value });
+  const g = new OnnxGraph();
 
   const conv = (input: string, spec: Conv, weightScale: number, bias: number[] | number): string => {
     const fanIn = spec.inChannels * spec.kernel * spec.kernel;
@@ -106,13 +85,13 @@ export function buildStandInDetector(seed = 1): Uint8Array {
     for (let i = 0; i < weights.length; i++) weights[i] = random() * weightScale * Math.sqrt(2 / fanIn);
     const biases = Array.isArray(bias) ? bias : new Array<number>(spec.outChannels).fill(bias);
     const pad = Math.floor((spec.kernel - spec.stride + 1) / 2);
-    return node(
+    return g.node(
       "Conv",
-      [input, tensor([spec.outChannels, spec.inChannels, spec.kernel, spec.kernel], weights), tensor([spec.outChannels], biases)],
+      [input, g.tensor([spec.outChannels, spec.inChannels, spec.kernel, spec.kernel], weights), g.tensor([spec.outChannels], biases)],
       [ints("kernel_shape", [spec.kernel, spec.kernel]), ints("strides", [spec.stride, spec.stride]), ints("pads", [pad, pad, pad, pad])],
     );
   };
-  const silu = (x: string) => node("Mul", [x, node("Sigmoid", [x])]);
+  const silu = (x: string) => g.node("Mul", [x, g.node("Sigmoid", [x])]);
 
   let x = "images";
   const features: string[] = [];
@@ -128,31 +107,25 @@ export function buildStandInDetector(seed = 1): Uint8Array {
   const rows = PLAN.heads.map((spec, i) => {
     const raw = conv(features[i]!, spec, 0.01, headBias);
     // [B, 24, H, W] -> [B, 3, 8, H, W] -> [B, 3, H, W, 8] -> [B, 3*H*W, 8], as YOLOv5's Detect layer lays it out.
-    const split = node("Reshape", [raw, tensor([5], [0, ANCHORS_PER_CELL, OUTPUTS_PER_ANCHOR, spec.side, spec.side], INT64)]);
-    const channelsLast = node("Transpose", [split], [ints("perm", [0, 1, 3, 4, 2])]);
-    return node("Reshape", [channelsLast, tensor([3], [0, -1, OUTPUTS_PER_ANCHOR], INT64)]);
+    const split = g.node("Reshape", [raw, g.tensor([5], [0, ANCHORS_PER_CELL, OUTPUTS_PER_ANCHOR, spec.side, spec.side], INT64)]);
+    const channelsLast = g.node("Transpose", [split], [ints("perm", [0, 1, 3, 4, 2])]);
+    return g.node("Reshape", [channelsLast, g.tensor([3], [0, -1, OUTPUTS_PER_ANCHOR], INT64)]);
   });
-  const joined = node("Concat", rows, [int("axis", 1)]);
-  nodes.push(onnx.NodeProto.create({ opType: "Sigmoid", name: "output_node", input: [joined], output: ["output"] }));
+  const joined = g.node("Concat", rows, [int("axis", 1)]);
+  g.node("Sigmoid", [joined], [], "output");
 
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: "", version: 17 }],
-    producerName: "trapline-bench",
-    graph: onnx.GraphProto.create({
+  return g.encode(
+    {
       name: "megadetector-v5a-stand-in",
-      node: nodes,
-      initializer: initializers,
       input: [floatValueInfo("images", ["batch", 3, STAND_IN_INPUT_SIZE, STAND_IN_INPUT_SIZE])],
       output: [floatValueInfo("output", ["batch", STAND_IN_ROWS, OUTPUTS_PER_ANCHOR])],
-    }),
-    metadataProps: [
+    },
+    [
       { key: "imgsz", value: `[${STAND_IN_INPUT_SIZE}, ${STAND_IN_INPUT_SIZE}]` },
       { key: "stride", value: "64" },
       { key: "names", value: "{0: 'animal', 1: 'person', 2: 'vehicle'}" },
     ],
-  });
-  return onnx.ModelProto.encode(model).finish();
+  );
 }
 
 /** A seeded standard-normal generator (Box-Muller over seededUniform): the same model on every machine. */
